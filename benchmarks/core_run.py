@@ -1,0 +1,103 @@
+"""Measure the README's run command and the test suite; record the figures in BENCHMARKS.md.
+
+    .venv/bin/python benchmarks/core_run.py [--seeds 0 1 2] [--skip-tests]
+
+For each seed: wall time and peak memory (max RSS of the child process) of
+`angular-dino train --config configs/fashion_mnist.yml` (normal class 0, unseen class 9), and the
+AUROC/AUPRC it reports. Then the wall time of the whole test suite. Runs one thing at a time so the
+timings are not disturbed by each other.
+"""
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+MARK_BEGIN = "<!-- core_run:begin -->"
+MARK_END = "<!-- core_run:end -->"
+
+
+def measure(command: list[str]) -> tuple[float, float]:
+    """Wall seconds and peak RSS (GiB) of one child process (its own maximum, from wait4)."""
+    with tempfile.TemporaryFile() as log:
+        start = time.time()
+        child = subprocess.Popen(command, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
+        _, status, usage = os.wait4(child.pid, 0)
+        seconds = time.time() - start
+        if os.waitstatus_to_exitcode(status) != 0:
+            log.seek(0)
+            sys.exit(f"{' '.join(command)} failed:\n{log.read().decode()[-3000:]}")
+    return seconds, usage.ru_maxrss / 2**20
+
+
+def machine() -> str:
+    cpu = "unknown CPU"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return f"{os.cpu_count()} cores ({cpu}), Python {platform.python_version()}, {platform.system()}"
+
+
+def fmt(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.4f}"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0])
+    parser.add_argument("--skip-tests", action="store_true")
+    args = parser.parse_args()
+    exe = str(ROOT / ".venv" / "bin" / "angular-dino")
+    rows = []
+    with tempfile.TemporaryDirectory() as scratch:
+        for seed in args.seeds:
+            out = Path(scratch) / f"seed{seed}"
+            command = [exe, "train", "--config", "configs/fashion_mnist.yml", "--set", f"seed={seed}",
+                       "--set", f"output_dir={out}", "--quiet"]
+            seconds, peak = measure(command)
+            result = json.loads((out / "result.json").read_text())
+            rows.append((seed, seconds, peak, result))
+            print(f"seed {seed}: {seconds:.0f} s, peak {peak:.2f} GiB, AUROC {result['auroc']}", flush=True)
+    suite_seconds = None
+    if not args.skip_tests:
+        suite_seconds, _ = measure([str(ROOT / ".venv" / "bin" / "python"), "-m", "pytest", "-q"])
+        print(f"test suite: {suite_seconds:.0f} s", flush=True)
+
+    lines = [MARK_BEGIN, "## Core run: `configs/fashion_mnist.yml`, Fashion-MNIST normal 0 / unseen 9", "",
+             f"Command: `.venv/bin/python benchmarks/core_run.py --seeds {' '.join(map(str, args.seeds))}`  ",
+             f"Machine: {machine()}  ",
+             f"Date: {datetime.date.today().isoformat()}", "",
+             "| seed | wall time (s) | peak memory (GiB) | AUROC all | seen | unseen | AUPRC all | seen | unseen |",
+             "|---|---|---|---|---|---|---|---|---|"]
+    for seed, seconds, peak, r in rows:
+        lines.append(f"| {seed} | {seconds:.0f} | {peak:.2f} | " + " | ".join(
+            fmt(r[m][k]) for m in ("auroc", "auprc") for k in ("all", "seen", "unseen")) + " |")
+    if suite_seconds is not None:
+        lines += ["", f"Whole test suite (`.venv/bin/python -m pytest -q`): {suite_seconds:.0f} s."]
+    lines.append(MARK_END)
+    section = "\n".join(lines)
+
+    path = ROOT / "BENCHMARKS.md"
+    text = path.read_text() if path.exists() else "# Benchmarks\n"
+    if MARK_BEGIN in text:
+        head, rest = text.split(MARK_BEGIN, 1)
+        text = head + section + rest.split(MARK_END, 1)[1]
+    else:
+        text = text.rstrip("\n") + "\n\n" + section + "\n"
+    path.write_text(text)
+
+
+if __name__ == "__main__":
+    main()

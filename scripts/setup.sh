@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Sets up AngularDINO on a fresh machine (Python 3.10+ with pip): a virtual environment in .venv with
+# the CPU build of PyTorch and the package, and Fashion-MNIST from Debian's package when apt is usable.
+# Safe to run again: what is already there is kept.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+if [ ! -x .venv/bin/python ]; then
+  "${PYTHON:-python3}" -m venv .venv
+fi
+.venv/bin/python -m pip install --quiet --disable-pip-version-check -r requirements/cpu.txt -e ".[test]"
+
+if [ ! -d /usr/share/datasets/fashion-mnist ]; then
+  if command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
+    { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq dataset-fashion-mnist; } >/dev/null \
+      || echo "note: could not install dataset-fashion-mnist; Fashion-MNIST will be downloaded or read from data_root" >&2
+  else
+    echo "note: apt is not usable here; Fashion-MNIST will be downloaded or read from data_root" >&2
+  fi
+fi

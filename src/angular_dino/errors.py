@@ -1,0 +1,5 @@
+"""The one exception type the command line turns into a clear message and exit status 2."""
+
+
+class UserError(Exception):
+    """Bad input from the user (config, data, paths): the message says what was wrong and what to do."""

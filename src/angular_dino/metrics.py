@@ -1,0 +1,33 @@
+"""AUROC / AUPRC on all test images, on normal + seen and on normal + unseen anomalies (METHOD §2)."""
+from __future__ import annotations
+
+import torch
+from sklearn.metrics import average_precision_score, roc_auc_score
+
+from angular_dino.data.pu_split import NORMAL, SEEN, UNSEEN
+
+
+def _safe(metric, labels: torch.Tensor, scores: torch.Tensor) -> float | None:
+    """The metric, or None when one class is missing (e.g. no unseen anomalies configured)."""
+    if labels.numel() == 0 or labels.min() == labels.max():
+        return None
+    return float(metric(labels.numpy(), scores.double().numpy()))
+
+
+def detection_metrics(scores: torch.Tensor, kinds: torch.Tensor) -> dict[str, dict[str, float | None]]:
+    """{"auroc": {"all", "seen", "unseen"}, "auprc": {...}} with anomalies as the positive class."""
+    scores, kinds = scores.cpu(), kinds.cpu()
+    subsets = {"all": torch.ones_like(kinds, dtype=torch.bool),
+               "seen": (kinds == NORMAL) | (kinds == SEEN),
+               "unseen": (kinds == NORMAL) | (kinds == UNSEEN)}
+    result: dict[str, dict[str, float | None]] = {"auroc": {}, "auprc": {}}
+    for name, mask in subsets.items():
+        labels = (kinds[mask] != NORMAL).long()
+        result["auroc"][name] = _safe(roc_auc_score, labels, scores[mask])
+        result["auprc"][name] = _safe(average_precision_score, labels, scores[mask])
+    return result
+
+
+def pu_auroc(scores: torch.Tensor, is_positive: torch.Tensor) -> float | None:
+    """AUROC of labeled anomalies (P) against unlabeled data (U): a model-selection signal that uses PU labels only."""
+    return _safe(roc_auc_score, is_positive.cpu().long(), scores.cpu())

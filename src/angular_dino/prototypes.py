@@ -1,0 +1,52 @@
+"""Which prototypes stand for normal and which for anomalous data (METHOD §7), and the score (§8)."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+
+
+@dataclass(frozen=True)
+class IdentifiedPrototypes:
+    normal: tuple[int, ...]
+    anomaly: tuple[int, ...]
+
+    def to_dict(self) -> dict[str, list[int]]:
+        return {"normal": list(self.normal), "anomaly": list(self.anomaly)}
+
+
+def vote_scores(cos: torch.Tensor, top_k: int) -> torch.Tensor:
+    """Each image adds its cosine to its `top_k` most similar prototypes; returns the mean votes (K,)."""
+    values, indices = cos.topk(top_k, dim=1)
+    votes = torch.zeros_like(cos).scatter_(1, indices, values)
+    return votes.mean(dim=0)
+
+
+def identify_prototypes(cos: torch.Tensor, is_positive: torch.Tensor, top_k: int, pt_num: int) -> IdentifiedPrototypes:
+    """Anomaly prototypes: highest P-score. Normal prototypes: highest U-score − P-score.
+
+    `cos` (N, K) are teacher cosines of clean training images, `is_positive` marks P images. A
+    prototype chosen as anomalous is not also chosen as normal (their scores would cancel).
+    """
+    u_score = vote_scores(cos[~is_positive], top_k)
+    p_score = vote_scores(cos[is_positive], top_k)
+    anomaly = p_score.topk(pt_num).indices
+    normal_rank = (u_score - p_score).index_fill(0, anomaly, float("-inf"))
+    normal = normal_rank.topk(pt_num).indices
+    return IdentifiedPrototypes(tuple(sorted(normal.tolist())), tuple(sorted(anomaly.tolist())))
+
+
+def anomaly_score(cos: torch.Tensor, prototypes: IdentifiedPrototypes) -> torch.Tensor:
+    """mean cosine to anomaly prototypes − mean cosine to normal prototypes (higher = more anomalous)."""
+    anomaly = cos[:, list(prototypes.anomaly)].mean(dim=1)
+    normal = cos[:, list(prototypes.normal)].mean(dim=1)
+    return anomaly - normal
+
+
+def margin_targets(is_positive: torch.Tensor, prototypes: IdentifiedPrototypes, prototype_num: int) -> torch.Tensor:
+    """(B, K) mask of target entries: (U sample, normal prototype) and (P sample, anomaly prototype)."""
+    normal = torch.zeros(prototype_num, dtype=torch.bool, device=is_positive.device)
+    anomaly = torch.zeros_like(normal)
+    normal[list(prototypes.normal)] = True
+    anomaly[list(prototypes.anomaly)] = True
+    return torch.where(is_positive[:, None], anomaly[None], normal[None])

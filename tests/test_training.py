@@ -1,0 +1,83 @@
+"""End-to-end training on scikit-learn's digits: it must learn, resume and write its run files."""
+import json
+from pathlib import Path
+
+import pytest
+import torch
+
+from angular_dino import train as train_module
+from angular_dino.checkpoint import load_torch
+from angular_dino.config import build_config
+from angular_dino.data.prepare import prepare_pu_data, view_settings
+from angular_dino.metrics import detection_metrics
+from angular_dino.train import MODEL_FORMAT, train
+from angular_dino.trainer import Trainer
+
+
+def untrained_auroc(config) -> float:
+    data = prepare_pu_data(config)
+    trainer = Trainer(config, data.train_images, data.train_is_positive, view_settings(config, data),
+                      torch.device("cpu"))
+    trainer.identify()
+    return detection_metrics(trainer.scores(data.test_images), data.test_kind)["auroc"]["all"]
+
+
+def test_training_learns_well_above_the_untrained_model(trained_digits):
+    config, result = trained_digits
+    baseline = untrained_auroc(config)
+    assert result["train_seconds"] < 60
+    assert result["auroc"]["all"] > 0.9 and result["auroc"]["seen"] > 0.85 and result["auroc"]["unseen"] > 0.85
+    assert result["auroc"]["all"] > baseline + 0.15, (result["auroc"], baseline)
+
+
+def test_run_directory_holds_every_output(trained_digits):
+    config, result = trained_digits
+    run = Path(config.output_dir)
+    lines = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
+    assert [line["epoch"] for line in lines] == list(range(1, config.epochs + 1))
+    for key in ("loss", "loss_dino", "loss_ang", "lr", "lambda", "margin", "normal_prototypes",
+                "anomaly_prototypes", "val_pu_auroc"):
+        assert key in lines[-1]
+    assert "diagnostic_test_auroc" not in lines[-1]
+    assert lines[0]["margin"] == 0 and lines[-1]["margin"] == 0.5 and lines[-1]["lambda"] == 1.0
+    saved = json.loads((run / "result.json").read_text())
+    assert saved == result
+    assert set(saved["auroc"]) == {"all", "seen", "unseen"} and set(saved["auprc"]) == {"all", "seen", "unseen"}
+    assert saved["prototypes"]["normal"] == lines[-1]["normal_prototypes"]
+    model = load_torch(run / "model.pt", MODEL_FORMAT)
+    assert model["prototypes"] == saved["prototypes"] and model["config"]["dataset"] == "digits"
+    assert (run / "checkpoints" / "last.pt").is_file() and (run / "config.yaml").is_file()
+
+
+def test_interrupted_run_resumes_to_the_same_result(digits_settings, tmp_path, monkeypatch):
+    config = build_config({**digits_settings, "epochs": 4})[0]
+    reference = train(build_config({**digits_settings, "epochs": 4, "output_dir": str(tmp_path / "ref")})[0],
+                      quiet=True)
+    original = Trainer.train_epoch
+
+    def stop_after_two(self, on_step=None):
+        if self.epoch == 2:
+            raise KeyboardInterrupt
+        return original(self, on_step)
+
+    monkeypatch.setattr(Trainer, "train_epoch", stop_after_two)
+    with pytest.raises(KeyboardInterrupt):
+        train(config, quiet=True)
+    monkeypatch.setattr(Trainer, "train_epoch", original)
+    resumed = train(config, quiet=True)
+    assert resumed["auroc"] == reference["auroc"] and resumed["prototypes"] == reference["prototypes"]
+
+
+def test_diagnostic_test_metrics_are_labelled_and_off_by_default(digits_settings, tmp_path):
+    config = build_config({**digits_settings, "epochs": 2, "diagnostic_test_metrics": True})[0]
+    train(config, quiet=True)
+    line = json.loads((tmp_path / "run" / "metrics.jsonl").read_text().splitlines()[-1])
+    assert set(line["diagnostic_test_auroc"]) == {"all", "seen", "unseen"}
+
+
+def test_summary_table_shows_missing_values_as_na():
+    table = train_module.summary_table({"auroc": {"all": 0.9, "seen": 0.8, "unseen": None},
+                                        "auprc": {"all": 0.7, "seen": 0.6, "unseen": None},
+                                        "train_seconds": 1, "wall_seconds": 2,
+                                        "prototypes": {"normal": [1], "anomaly": [2]}})
+    assert "n/a" in table and "0.9000" in table
