@@ -10,19 +10,15 @@ timings are not disturbed by each other.
 from __future__ import annotations
 
 import argparse
-import datetime
 import json
 import os
-import platform
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-MARK_BEGIN = "<!-- core_run:begin -->"
-MARK_END = "<!-- core_run:end -->"
+from record import ROOT, header, write_section
 
 
 def measure(command: list[str]) -> tuple[float, float]:
@@ -36,18 +32,6 @@ def measure(command: list[str]) -> tuple[float, float]:
             log.seek(0)
             sys.exit(f"{' '.join(command)} failed:\n{log.read().decode()[-3000:]}")
     return seconds, usage.ru_maxrss / 2**20
-
-
-def machine() -> str:
-    cpu = "unknown CPU"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return f"{os.cpu_count()} cores ({cpu}), Python {platform.python_version()}, {platform.system()}"
 
 
 def fmt(value: float | None) -> str:
@@ -75,28 +59,15 @@ def main() -> None:
         suite_seconds, _ = measure([str(ROOT / ".venv" / "bin" / "python"), "-m", "pytest", "-q"])
         print(f"test suite: {suite_seconds:.0f} s", flush=True)
 
-    lines = [MARK_BEGIN, "## Core run: `configs/fashion_mnist.yml`, Fashion-MNIST normal 0 / unseen 9", "",
-             f"Command: `.venv/bin/python benchmarks/core_run.py --seeds {' '.join(map(str, args.seeds))}`  ",
-             f"Machine: {machine()}  ",
-             f"Date: {datetime.date.today().isoformat()}", "",
-             "| seed | wall time (s) | peak memory (GiB) | AUROC all | seen | unseen | AUPRC all | seen | unseen |",
-             "|---|---|---|---|---|---|---|---|---|"]
+    lines = header("Core run: `configs/fashion_mnist.yml`, Fashion-MNIST normal 0 / unseen 9") + [
+        "| seed | wall time (s) | peak memory (GiB) | AUROC all | seen | unseen | AUPRC all | seen | unseen |",
+        "|---|---|---|---|---|---|---|---|---|"]
     for seed, seconds, peak, r in rows:
         lines.append(f"| {seed} | {seconds:.0f} | {peak:.2f} | " + " | ".join(
             fmt(r[m][k]) for m in ("auroc", "auprc") for k in ("all", "seen", "unseen")) + " |")
     if suite_seconds is not None:
         lines += ["", f"Whole test suite (`.venv/bin/python -m pytest -q`): {suite_seconds:.0f} s."]
-    lines.append(MARK_END)
-    section = "\n".join(lines)
-
-    path = ROOT / "BENCHMARKS.md"
-    text = path.read_text() if path.exists() else "# Benchmarks\n"
-    if MARK_BEGIN in text:
-        head, rest = text.split(MARK_BEGIN, 1)
-        text = head + section + rest.split(MARK_END, 1)[1]
-    else:
-        text = text.rstrip("\n") + "\n\n" + section + "\n"
-    path.write_text(text)
+    write_section("core_run", lines)
 
 
 if __name__ == "__main__":

@@ -85,3 +85,17 @@ def test_readme_documents_every_key():
     readme = (ROOT / "README.md").read_text()
     missing = [name for name in FIELDS if f"`{name}`" not in readme]
     assert missing == []
+
+
+def test_original_and_native_spelling_of_one_setting_conflict():
+    with pytest.raises(UserError, match="give either `warmup_epochs` \\(epochs\\) or `warmup_fraction`"):
+        build_config({"warmup_epochs": 10, "warmup_fraction": 0.1})
+    with pytest.raises(UserError, match="give either `student_tmp` or `student_temp`"):
+        build_config({"student_tmp": 0.1, "student_temp": 0.2})
+
+
+def test_an_override_replaces_the_file_value_in_either_spelling():
+    config, _ = build_config({"epochs": 100, "warmup_epochs": 10}, {"warmup_fraction": 0.3})
+    assert config.warmup_fraction == 0.3
+    config, _ = build_config({"epochs": 100, "warmup_fraction": 0.3}, {"warmup_epochs": 20})
+    assert config.warmup_fraction == 0.2

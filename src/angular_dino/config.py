@@ -202,33 +202,47 @@ def _unknown_key_message(key: str) -> str:
     return f"unknown config key `{key}`.{hint}"
 
 
-def _to_native(raw: Mapping[str, Any], notices: list[str], errors: list[str]) -> dict[str, Any]:
-    """Map original keys to native ones; epoch-valued keys become ("epochs", value) for later conversion."""
-    native: dict[str, Any] = {}
+def _to_native(raw: Mapping[str, Any], notices: list[str], errors: list[str]) -> tuple[dict, dict]:
+    """Split settings into native values and epoch-valued original keys ({native: (original, epochs)})."""
+    values: dict[str, Any] = {}
+    in_epochs: dict[str, tuple[str, Any]] = {}
+    spelled: dict[str, str] = {}  # native name -> the key that set it
     for key, value in raw.items():
         if key in IGNORED_KEYS:
             notices.append(f"note: config key `{key}` belonged to the original setup and is ignored.")
         elif key in EPOCH_KEYS:
-            native[EPOCH_KEYS[key]] = ("epochs", key, value)
-        elif key in RENAMED_KEYS:
-            native[RENAMED_KEYS[key]] = value
-        elif key in FIELDS:
-            native[key] = value
+            in_epochs[EPOCH_KEYS[key]] = (key, value)
+        elif key in RENAMED_KEYS or key in FIELDS:
+            name = RENAMED_KEYS.get(key, key)
+            if name in values:
+                errors.append(f"{key}: give either `{spelled[name]}` or `{key}`, not both")
+            values[name], spelled[name] = value, key
         else:
             errors.append(_unknown_key_message(str(key)))
-    return native
+    for name, (key, _) in in_epochs.items():
+        if name in values:
+            errors.append(f"{key}: give either `{key}` (epochs) or `{name}` (fraction of training), not both")
+    return values, in_epochs
 
 
-def _convert_epoch_values(values: dict[str, Any], errors: list[str]) -> None:
+def _merge(file: tuple[dict, dict], overrides: tuple[dict, dict], errors: list[str]) -> dict[str, Any]:
+    """Overrides win over the file, whichever spelling (native or original) either one used."""
+    values, in_epochs = dict(file[0]), dict(file[1])
+    for name in overrides[0]:
+        in_epochs.pop(name, None)
+    for name in overrides[1]:
+        values.pop(name, None)
+    values.update(overrides[0])
+    in_epochs.update(overrides[1])
     epochs = values.get("epochs", FIELDS["epochs"].default)
-    for name, value in list(values.items()):
-        if isinstance(value, tuple) and len(value) == 3 and value[0] == "epochs":
-            _, original, count = value
-            try:
-                count = _check_type(original, count, float)
-                values[name] = min(count / epochs, 1.0) if isinstance(epochs, int) and epochs > 0 else 0.0
-            except ValueError as exc:
-                errors.append(str(exc))
+    for name, (key, count) in in_epochs.items():
+        try:
+            count = _check_type(key, count, float)
+        except ValueError as exc:
+            errors.append(str(exc))
+            continue
+        values[name] = min(count / epochs, 1.0) if isinstance(epochs, int) and epochs > 0 else 0.0
+    return values
 
 
 def _normalise_dataset_name(value: Any) -> Any:
@@ -250,9 +264,7 @@ def build_config(raw: Mapping[str, Any], overrides: Mapping[str, Any] | None = N
 
     notices: list[str] = []
     errors: list[str] = []
-    values = _to_native(raw, notices, errors)
-    values.update(_to_native(overrides or {}, notices, errors))
-    _convert_epoch_values(values, errors)
+    values = _merge(_to_native(raw, notices, errors), _to_native(overrides or {}, notices, errors), errors)
     if "dataset" in values:
         values["dataset"] = _normalise_dataset_name(values["dataset"])
     checked: dict[str, Any] = {}
