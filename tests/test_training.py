@@ -11,7 +11,7 @@ from angular_dino.config import build_config
 from angular_dino.data.prepare import prepare_pu_data, view_settings
 from angular_dino.metrics import detection_metrics
 from angular_dino.train import MODEL_FORMAT, train
-from angular_dino.trainer import Trainer
+from angular_dino.trainer import CHECKPOINT_FORMAT, Trainer, TrainingDiverged
 
 
 def untrained_auroc(config) -> float:
@@ -81,3 +81,21 @@ def test_summary_table_shows_missing_values_as_na():
                                         "train_seconds": 1, "wall_seconds": 2,
                                         "prototypes": {"normal": [1], "anomaly": [2]}})
     assert "n/a" in table and "0.9000" in table
+
+
+def test_non_finite_loss_stops_with_epoch_and_iteration_and_keeps_the_checkpoint(digits_settings, tmp_path,
+                                                                                  monkeypatch):
+    config = build_config({**digits_settings, "epochs": 3})[0]
+    original = Trainer._losses
+
+    def poisoned(self, batch, step):
+        losses = original(self, batch, step)
+        if self.epoch == 1:
+            return (losses[0] * float("nan"),) + losses[1:]
+        return losses
+
+    monkeypatch.setattr(Trainer, "_losses", poisoned)
+    with pytest.raises(TrainingDiverged, match="at epoch 2, iteration 1; the last checkpoint is kept"):
+        train(config, quiet=True)
+    checkpoint = load_torch(tmp_path / "run" / "checkpoints" / "last.pt", CHECKPOINT_FORMAT)
+    assert checkpoint["trainer"]["epoch"] == 1

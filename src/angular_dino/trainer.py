@@ -6,7 +6,6 @@ its full state for checkpoints. `train.py` (command line) and the Python API dri
 from __future__ import annotations
 
 import copy
-import math
 from contextlib import nullcontext
 from typing import Any, Callable
 
@@ -143,8 +142,9 @@ class Trainer:
             self._set_schedule(step)
             loss_dino, loss_ang, teacher_logits, teacher_cos = self._losses(batch, step)
             loss = loss_dino + float(self.schedules.lambda_[step]) * loss_ang
-            if not math.isfinite(loss.item()):
-                raise TrainingDiverged(f"the loss became {loss.item()} at epoch {self.epoch + 1}, iteration "
+            values = torch.stack([loss, loss_dino, loss_ang]).detach().double().cpu()  # one device sync
+            if not torch.isfinite(values).all():
+                raise TrainingDiverged(f"the loss became {values[0].item()} at epoch {self.epoch + 1}, iteration "
                                        f"{iteration + 1}; the last checkpoint is kept. Lower lr or raise clip_grad.")
             self.optimizer.zero_grad(set_to_none=True)
             loss.backward()
@@ -157,9 +157,9 @@ class Trainer:
             self._update_teacher(float(self.schedules.momentum[step]))
             self.dino_centre.update(teacher_logits)
             self.prototype_centre.update(teacher_cos)
-            totals += torch.tensor([loss.item(), loss_dino.item(), loss_ang.item()], dtype=torch.float64)
+            totals += values
             if on_step:
-                on_step(loss.item())
+                on_step(values[0].item())
         means = (totals / self.iters_per_epoch).tolist()
         last = (self.epoch + 1) * self.iters_per_epoch - 1
         self.epoch += 1
