@@ -12,7 +12,8 @@ fi
 
 if [ ! -d /usr/share/datasets/fashion-mnist ]; then
   if command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
-    { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq dataset-fashion-mnist; } >/dev/null \
+    { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq dataset-fashion-mnist; } >/dev/null || true
+    [ -d /usr/share/datasets/fashion-mnist ] \
       || echo "note: could not install dataset-fashion-mnist; Fashion-MNIST will be downloaded or read from data_root" >&2
   else
     echo "note: apt is not usable here; Fashion-MNIST will be downloaded or read from data_root" >&2
