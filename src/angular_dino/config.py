@@ -31,6 +31,7 @@ def setting(default: Any, doc: str, *, low: float | None = None, high: float | N
 MARGIN_TYPES = ("student", "teacher", "both")
 AUGMENTATIONS = ("digits", "clothing", "natural")
 DEVICES = ("auto", "cpu", "cuda")
+METHODS = ("angular_dino", "iforest", "ae", "deepsvdd", "deepsad", "abc", "loe", "soel", "pu", "puae", "pusvdd")
 
 
 @dataclass(frozen=True)
@@ -38,6 +39,9 @@ class Config:
     """Every setting of a run. `None` on a dataset-dependent key means "the dataset's default"."""
 
     # --- run ---------------------------------------------------------------------------------
+    method: str = setting("angular_dino", "Detector to train: `angular_dino` or a baseline of METHOD §10 (`iforest`, "
+                                          "`ae`, `deepsvdd`, `deepsad`, `abc`, `loe`, `soel`, `pu`, `puae`, "
+                                          "`pusvdd`).", choices=METHODS)
     seed: int = setting(0, "Seed of the PU split, initialisation, sampler and augmentation.", low=0)
     output_dir: str = setting("runs/{dataset}_c{normal_class}_u{unseen_anomaly_class}_s{seed}",
                               "Run directory; `{key}` is replaced by that key's value.")
@@ -47,6 +51,8 @@ class Config:
     diagnostic_test_metrics: bool = setting(
         False, "Diagnostic only: also log test AUROC every epoch (labelled `diagnostic_test_*`, never used "
                "for any choice).")
+
+    # --- compute and checkpoints -------------------------------------------------------------
 
     # --- data --------------------------------------------------------------------------------
     dataset: str = setting("fashion_mnist", "Data source: `fashion_mnist` or `digits` (scikit-learn's 8x8 digits).")
@@ -66,6 +72,10 @@ class Config:
                                         low=0)
     val_fraction: float = setting(0.1, "Part of U and of P held out for validation (PU labels only).",
                                   low=0.0, high=0.5)
+
+    # --- folder data -------------------------------------------------------------------------
+
+    # --- threshold -----------------------------------------------------------------------------
 
     # --- views -------------------------------------------------------------------------------
     augmentation: str | None = setting(None, "Augmentation recipe: `digits`, `clothing` or `natural` "
@@ -122,6 +132,8 @@ class Config:
     clip_grad: float = setting(3.0, "Gradient-norm clipping (0 = off).", low=0.0)
     freeze_last_layer_fraction: float = setting(0.005, "Part of training with the head's last layer and the "
                                                        "prototypes frozen.", low=0.0, high=1.0)
+
+    # --- baselines (METHOD §10) -----------------------------------------------------------------
 
     def to_dict(self) -> dict[str, Any]:
         """Plain YAML-ready values (tuples as lists)."""
