@@ -76,6 +76,13 @@ class Config:
     # --- folder data -------------------------------------------------------------------------
 
     # --- threshold -----------------------------------------------------------------------------
+    threshold_rule: str = setting("val_f1", "How the threshold for 0/1 labels is chosen from training data: "
+                                            "`val_f1` (best F1 of P against U on the validation part) or "
+                                            "`contamination` (that quantile of unlabeled training scores).",
+                                  choices=("val_f1", "contamination"))
+    contamination: float = setting(0.05, "Assumed share of anomalies in the unlabeled data "
+                                         "(used by threshold_rule: contamination).",
+                                   low=0.0, high=0.5, open_low=True)
 
     # --- views -------------------------------------------------------------------------------
     augmentation: str | None = setting(None, "Augmentation recipe: `digits`, `clothing` or `natural` "

@@ -1,0 +1,133 @@
+"""The detector interface shared by AngularDINO and the baselines, in the style of PyOD.
+
+`fit(X, y)` takes images and PU labels (1 = labeled anomaly, 0 = unlabeled); `decision_function(X)`
+gives anomaly scores (higher = more anomalous); `predict(X)` gives 0/1 at `threshold_`. Fitted
+attributes end in `_`. `save` writes one file that `load_detector` (or `Cls.load`) reads back with
+`torch.load(weights_only=True)`, so a shared model file can never run code.
+"""
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from pathlib import Path
+from typing import Any, ClassVar
+
+import numpy as np
+import torch
+
+from angular_dino.checkpoint import load_torch, save_torch
+from angular_dino.errors import UserError
+
+DETECTOR_FORMAT = "angular_dino.detector/1"
+REGISTRY: dict[str, type["BaseDetector"]] = {}  # method name -> detector class
+
+
+def as_images(X: Any) -> torch.Tensor:
+    """Images as uint8 N×C×H×W. Accepts N×H×W, N×C×H×W or N×H×W×C (C = 1 or 3), uint8 or float.
+
+    Floats with a maximum of at most 1 are read as [0, 1] intensities, others as [0, 255].
+    """
+    try:
+        images = torch.as_tensor(np.asarray(X) if not isinstance(X, torch.Tensor) else X).detach().cpu()
+    except (TypeError, ValueError, RuntimeError) as exc:
+        raise UserError(f"images must be an array or tensor of numbers: {exc}") from None
+    if images.ndim == 3:
+        images = images[:, None]
+    if images.ndim != 4 or len(images) == 0:
+        raise UserError(f"images must have shape N×H×W or N×C×H×W with N ≥ 1, got {tuple(images.shape)}")
+    if images.shape[1] not in (1, 3) and images.shape[-1] in (1, 3):
+        images = images.permute(0, 3, 1, 2)
+    if images.shape[1] not in (1, 3):
+        raise UserError(f"images must have 1 (grayscale) or 3 (colour) channels, got shape {tuple(images.shape)}")
+    if images.dtype == torch.uint8:
+        return images.contiguous()
+    if images.dtype == torch.bool or images.is_complex():
+        raise UserError(f"images must hold real numbers, got {images.dtype}")
+    images = images.double()
+    if not torch.isfinite(images).all():
+        raise UserError("images contain NaN or infinite values")
+    low, high = float(images.min()), float(images.max())
+    if low < 0 or high > 255:
+        raise UserError(f"image values must lie in [0, 1] or [0, 255], found [{low:g}, {high:g}]")
+    scale = 255.0 if high <= 1.0 else 1.0
+    return (images * scale).round().to(torch.uint8).contiguous()
+
+
+def as_pu_labels(y: Any, n: int) -> torch.Tensor:
+    """PU labels as a bool tensor (True = labeled anomaly); both kinds must be present."""
+    labels = torch.as_tensor(np.asarray(y)).reshape(-1)
+    if len(labels) != n:
+        raise UserError(f"y has {len(labels)} labels for {n} images")
+    if not torch.isin(labels, torch.tensor([0, 1], dtype=labels.dtype)).all():
+        raise UserError("y must hold 1 for labeled anomalies and 0 for unlabeled images, nothing else")
+    is_positive = labels.bool()
+    if not is_positive.any() or is_positive.all():
+        raise UserError("y needs both unlabeled (0) and labeled anomalous (1) images")
+    return is_positive
+
+
+class BaseDetector(ABC):
+    """fit / decision_function / predict / save / load, shared by every method."""
+
+    method: ClassVar[str]  # the config's `method` name; subclasses register under it
+    threshold_: float
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if "method" in cls.__dict__:
+            REGISTRY[cls.method] = cls
+
+    @abstractmethod
+    def fit(self, X: Any, y: Any) -> "BaseDetector":
+        """Train on images X with PU labels y; sets the fitted attributes, `threshold_` included."""
+
+    @abstractmethod
+    def decision_function(self, X: Any) -> np.ndarray:
+        """Anomaly scores (float64, higher = more anomalous)."""
+
+    @abstractmethod
+    def _fitted_state(self) -> dict[str, Any]:
+        """Tensors and plain values that `_from_fitted_state` restores (no other objects)."""
+
+    @classmethod
+    @abstractmethod
+    def _from_fitted_state(cls, config: dict[str, Any], state: dict[str, Any]) -> "BaseDetector":
+        """A fitted detector from `save`'s content."""
+
+    @abstractmethod
+    def _config_dict(self) -> dict[str, Any]:
+        """The settings needed to rebuild this detector."""
+
+    def _check_fitted(self) -> None:
+        if not hasattr(self, "threshold_"):
+            raise UserError(f"this {type(self).__name__} is not fitted yet; call fit(X, y) first")
+
+    def predict(self, X: Any) -> np.ndarray:
+        """0 (normal) / 1 (anomaly) at the threshold chosen from training data."""
+        self._check_fitted()
+        return (self.decision_function(X) >= self.threshold_).astype(np.int64)
+
+    def save(self, path: str | Path) -> None:
+        """Write the fitted detector to one file (atomically)."""
+        self._check_fitted()
+        save_torch({"format": DETECTOR_FORMAT, "method": self.method, "config": self._config_dict(),
+                    "threshold": float(self.threshold_), "state": self._fitted_state()}, Path(path))
+
+    @classmethod
+    def load(cls, path: str | Path) -> "BaseDetector":
+        """Read a file written by `save`; refuses files of another method or that are not detectors."""
+        detector = load_detector(path)
+        if not isinstance(detector, cls):
+            raise UserError(f"{path} holds a {detector.method} model, not a {cls.method} one; "
+                            f"use angular_dino.load_detector to read any method")
+        return detector
+
+
+def load_detector(path: str | Path) -> BaseDetector:
+    """Any saved detector, whatever its method."""
+    content = load_torch(Path(path), DETECTOR_FORMAT)
+    method = content.get("method")
+    if method not in REGISTRY:
+        raise UserError(f"{path} holds a model of unknown method {method!r}; known: {', '.join(sorted(REGISTRY))}")
+    detector = REGISTRY[method]._from_fitted_state(content["config"], content["state"])
+    detector.threshold_ = float(content["threshold"])
+    return detector

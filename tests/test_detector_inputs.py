@@ -1,0 +1,55 @@
+"""Input conversion of the detector API and the threshold rules."""
+import numpy as np
+import pytest
+import torch
+
+from angular_dino.detector import as_images, as_pu_labels
+from angular_dino.errors import UserError
+from angular_dino.threshold import best_f1_threshold, choose_threshold, contamination_threshold
+
+
+@pytest.mark.parametrize("shape, expected", [((4, 8, 9), (4, 1, 8, 9)), ((4, 3, 8, 9), (4, 3, 8, 9)),
+                                             ((4, 8, 9, 3), (4, 3, 8, 9)), ((4, 1, 8, 8), (4, 1, 8, 8))])
+def test_as_images_accepts_common_layouts(shape, expected):
+    images = as_images(np.zeros(shape, dtype=np.uint8))
+    assert images.shape == expected and images.dtype == torch.uint8
+
+
+def test_as_images_scales_unit_floats_and_keeps_byte_range_floats():
+    assert as_images(np.full((1, 2, 2), 1.0)).max() == 255
+    assert as_images(np.full((1, 2, 2), 17.0)).max() == 17
+
+
+@pytest.mark.parametrize("bad, message", [(np.zeros((2, 5, 8, 8)), "channels"), (np.zeros((8, 8)), "shape"),
+                                          (np.full((1, 2, 2), np.nan), "NaN"), (np.full((1, 2, 2), -3.0), "lie in"),
+                                          ("not images", "numbers")])
+def test_as_images_rejects_bad_input_clearly(bad, message):
+    with pytest.raises(UserError, match=message):
+        as_images(bad)
+
+
+def test_as_pu_labels_checks_values_length_and_both_kinds():
+    assert as_pu_labels([0, 1, 0], 3).tolist() == [False, True, False]
+    for y, message in (([0, 2, 1], "nothing else"), ([0, 1], "2 labels for 3"), ([0, 0, 0], "both")):
+        with pytest.raises(UserError, match=message):
+            as_pu_labels(y, 3)
+
+
+def test_best_f1_threshold_against_a_hand_computed_case():
+    # thresholds 0.8: P=1,R=1 (F1 1.0); anything lower lets a U image in.
+    scores = np.array([0.1, 0.3, 0.5, 0.8, 0.9])
+    assert best_f1_threshold(scores, np.array([0, 0, 0, 1, 1])) == 0.8
+    # with one U image above a P image, t=0.5 gives P=2/3, R=1 (F1 0.8) and beats t=0.9 (F1 2/3)
+    assert best_f1_threshold(scores, np.array([0, 0, 1, 0, 1])) == 0.5
+
+
+def test_contamination_threshold_marks_that_share_of_unlabeled_scores():
+    scores = np.arange(100, dtype=float)
+    threshold = contamination_threshold(scores, 0.1)
+    assert (scores >= threshold).sum() in (10, 11)
+
+
+def test_val_f1_needs_both_kinds_in_the_validation_part():
+    with pytest.raises(UserError, match="val_fraction"):
+        choose_threshold("val_f1", val_scores=np.zeros(3), val_is_positive=np.zeros(3, bool),
+                         unlabeled_scores=np.zeros(3), contamination=0.1)
