@@ -1,5 +1,4 @@
 """Dataset readers with small fixture files in the exact IDX format, and the download path."""
-import gzip
 import hashlib
 from dataclasses import replace
 from pathlib import Path
@@ -10,30 +9,12 @@ import torch
 
 from angular_dino.data.sources import (FASHION_MNIST, channel_stats, read_digits, read_idx, resize_images)
 from angular_dino.errors import UserError
-
-
-def write_idx(path: Path, array: np.ndarray, compress: bool = True) -> None:
-    magic = {1: 2049, 3: 2051}[array.ndim]
-    header = magic.to_bytes(4, "big") + b"".join(d.to_bytes(4, "big") for d in array.shape)
-    payload = header + array.astype(np.uint8).tobytes()
-    path.write_bytes(gzip.compress(payload) if compress else payload)
-
-
-def write_fashion_fixture(directory: Path, n_train: int = 30, n_test: int = 20, compress: bool = True) -> dict:
-    rng = np.random.default_rng(0)
-    arrays = {"train-images-idx3-ubyte": rng.integers(0, 256, (n_train, 28, 28)),
-              "train-labels-idx1-ubyte": np.arange(n_train) % 10,
-              "t10k-images-idx3-ubyte": rng.integers(0, 256, (n_test, 28, 28)),
-              "t10k-labels-idx1-ubyte": np.arange(n_test) % 10}
-    directory.mkdir(parents=True, exist_ok=True)
-    for name, array in arrays.items():
-        write_idx(directory / (name + (".gz" if compress else "")), array, compress)
-    return arrays
+from fixture_files import write_idx, write_idx_fixture
 
 
 @pytest.mark.parametrize("compress", [True, False])
 def test_reads_idx_files_from_the_configured_root(tmp_path, compress):
-    arrays = write_fashion_fixture(tmp_path, compress=compress)
+    arrays = write_idx_fixture(tmp_path, compress=compress)
     data = FASHION_MNIST.read(str(tmp_path), download=False)
     assert data.train_images.shape == (30, 1, 28, 28) and data.train_images.dtype == torch.uint8
     assert torch.equal(data.train_images[:, 0], torch.from_numpy(arrays["train-images-idx3-ubyte"].astype(np.uint8)))
@@ -65,16 +46,17 @@ def test_missing_dataset_names_the_three_ways(tmp_path):
 def served_dataset(tmp_path: Path) -> tuple:
     """A fake 'official source' (file:// URLs) holding fixture files, and a spec whose MD5s match them."""
     server = tmp_path / "server"
-    write_fashion_fixture(server)
-    files = {name: hashlib.md5((server / name).read_bytes()).hexdigest() for name in FASHION_MNIST.files}
-    return replace(FASHION_MNIST, base_urls=(server.as_uri(),), files=files), server
+    write_idx_fixture(server)
+    files = {name: hashlib.md5((server / name).read_bytes()).hexdigest() for name in FASHION_MNIST.files.files}
+    source = replace(FASHION_MNIST.files, base_urls=(server.as_uri(),), files=files)
+    return replace(FASHION_MNIST, files=source), server
 
 
 def test_download_verifies_checksums_and_keeps_the_files(tmp_path):
     spec, _ = served_dataset(tmp_path)
     data = spec.read(str(tmp_path / "root"), download=True)
     assert data.train_images.shape[0] == 30
-    assert sorted(p.name for p in (tmp_path / "root").iterdir()) == sorted(spec.files)
+    assert sorted(p.name for p in (tmp_path / "root").iterdir()) == sorted(spec.files.files)
 
 
 def test_corrupted_download_is_rejected_and_not_kept(tmp_path):

@@ -55,7 +55,8 @@ class Config:
     # --- compute and checkpoints -------------------------------------------------------------
 
     # --- data --------------------------------------------------------------------------------
-    dataset: str = setting("fashion_mnist", "Data source: `fashion_mnist` or `digits` (scikit-learn's 8x8 digits).")
+    dataset: str = setting("fashion_mnist", "Data source: `fashion_mnist`, `mnist`, `cifar10`, `svhn` or `digits` "
+                                            "(scikit-learn's 8x8 digits).")
     data_root: str | None = setting(None, "Directory with the dataset files; null = the system copy or the cache.")
     download: bool = setting(True, "Download from the official source (checksum-verified) when no local copy exists.")
     image_size: int | None = setting(None, "Side of the square training images; null = the dataset's own.", low=8)
@@ -265,12 +266,13 @@ def _merge(file: tuple[dict, dict], overrides: tuple[dict, dict], errors: list[s
 
 
 def _normalise_dataset_name(value: Any) -> Any:
-    """Accept the original spellings (`PUFashionMNIST`, `FashionMNIST`, `fashion-mnist`)."""
+    """Accept the original spellings (`PUFashionMNIST`, `FashionMNIST`, `fashion-mnist`, `PUCIFAR10`, `SVHN`)."""
     if not isinstance(value, str):
         return value
     key = "".join(c for c in value.lower() if c.isalnum())
     key = key[2:] if key.startswith("pu") else key
-    return {"fashionmnist": "fashion_mnist", "digits": "digits"}.get(key, value)
+    return {"fashionmnist": "fashion_mnist", "digits": "digits", "mnist": "mnist", "cifar10": "cifar10",
+            "svhn": "svhn"}.get(key, value)
 
 
 def build_config(raw: Mapping[str, Any], overrides: Mapping[str, Any] | None = None) -> tuple[Config, list[str]]:

@@ -6,34 +6,24 @@ classes, native image size, augmentation recipe and the PU protocol sizes (METHO
 from __future__ import annotations
 
 import gzip
-import hashlib
-import shutil
-import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Sequence
+from typing import Callable
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 
+from angular_dino.data.cifar10 import read_cifar10
+from angular_dino.data.download import DataFiles
+from angular_dino.data.image_data import ImageData
+from angular_dino.data.svhn import read_svhn
 from angular_dino.errors import UserError
 
 PROTOCOL_SIZES = {  # METHOD §2
     "n_unlabeled_normal": 4500, "n_unlabeled_anomaly": 250, "n_positive": 250,
     "n_test_normal": 1000, "n_test_seen": 500, "n_test_unseen": 500,
 }
-
-
-@dataclass(frozen=True)
-class ImageData:
-    """A labelled train pool and test pool; the PU split picks from them."""
-
-    train_images: torch.Tensor  # uint8, N×C×H×W
-    train_labels: torch.Tensor  # int64, N
-    test_images: torch.Tensor
-    test_labels: torch.Tensor
-    class_names: tuple[str, ...]
 
 
 @dataclass(frozen=True)
@@ -72,109 +62,55 @@ def read_idx(path: Path) -> np.ndarray:
     return np.frombuffer(raw, dtype=np.uint8, offset=offset).reshape(shape)
 
 
-def md5_of(path: Path) -> str:
-    digest = hashlib.md5()
-    with open(path, "rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
-def download_verified(base_urls: Sequence[str], name: str, md5: str, target: Path) -> None:
-    """Fetch `name` from the first base URL that answers, verify its MD5, then move it into place."""
-    target.parent.mkdir(parents=True, exist_ok=True)
-    partial = target.with_name(target.name + ".part")
-    failures = []
-    for base in base_urls:
-        url = base.rstrip("/") + "/" + name
-        try:
-            with urllib.request.urlopen(url, timeout=60) as response, open(partial, "wb") as out:
-                shutil.copyfileobj(response, out)
-        except OSError as exc:
-            failures.append(f"{url}: {exc}")
-            continue
-        actual = md5_of(partial)
-        if actual == md5:
-            partial.replace(target)
-            return
-        failures.append(f"{url}: checksum mismatch (MD5 {actual}, expected {md5})")
-    partial.unlink(missing_ok=True)
-    raise OSError("; ".join(failures))
+def idx_files(title: str, files: dict[str, str], base_urls: tuple[str, ...], cache_name: str,
+              **system_copy: str) -> DataFiles:
+    """The four gzipped IDX files of an MNIST-format dataset; unpacked copies on disk are accepted too."""
+    return DataFiles(title, files, base_urls, cache_name, **system_copy,
+                     also_accepted={name: (name.removesuffix(".gz"),) for name in files})
 
 
 @dataclass(frozen=True)
 class IdxDataset:
-    """Where an MNIST-format dataset may live, and how to fetch it."""
+    """An MNIST-format dataset: train images, train labels, test images, test labels (in `files` order)."""
 
-    title: str
-    system_dir: str
-    debian_package: str
-    base_urls: tuple[str, ...]
-    files: dict[str, str]  # file name (gzipped) -> official MD5
+    files: DataFiles
     class_names: tuple[str, ...]
-    cache_name: str  # folder under ~/.cache/angular_dino for downloads
-
-    def _present(self, directory: Path) -> dict[str, Path] | None:
-        found = {}
-        for name in self.files:
-            for candidate in (directory / name, directory / name.removesuffix(".gz")):
-                if candidate.is_file():
-                    found[name] = candidate
-                    break
-            else:
-                return None
-        return found
-
-    def locate(self, data_root: str | None, download: bool, cache_dir: Path) -> dict[str, Path]:
-        """Configured root, else the Debian copy, else the cache (downloading into it if allowed)."""
-        search = [Path(data_root)] if data_root else [Path(self.system_dir), cache_dir]
-        for directory in search:
-            found = self._present(directory)
-            if found:
-                return found
-        target = search[0] if data_root else cache_dir
-        reason = "download is off (download: false)"
-        if download:
-            try:
-                for name, md5 in self.files.items():
-                    if not (target / name).is_file():
-                        download_verified(self.base_urls, name, md5, target / name)
-                return {name: target / name for name in self.files}
-            except OSError as exc:
-                reason = f"the download failed ({exc})"
-        looked = ", ".join(str(d) for d in search)
-        raise UserError(
-            f"{self.title} not found (looked in {looked}) and {reason}. Get it one of three ways:\n"
-            f"  1. set data_root to a directory holding {', '.join(self.files)} (gzipped or not);\n"
-            f"  2. install Debian's package: apt-get install {self.debian_package} (files in {self.system_dir});\n"
-            f"  3. allow the download (download: true) on a machine that can reach {self.base_urls[0]}.")
 
     def read(self, data_root: str | None, download: bool) -> ImageData:
-        paths = self.locate(data_root, download, Path.home() / ".cache" / "angular_dino" / self.cache_name)
+        paths = self.files.locate(data_root, download)
         arrays = {name: torch.from_numpy(read_idx(path).copy()) for name, path in paths.items()}
-        train_images, train_labels, test_images, test_labels = (arrays[n] for n in self.files)
+        train_images, train_labels, test_images, test_labels = (arrays[n] for n in self.files.files)
         for images, labels, part in ((train_images, train_labels, "train"), (test_images, test_labels, "t10k")):
             if len(images) != len(labels) or images.ndim != 3:
-                raise UserError(f"{self.title} {part} files disagree: {len(images)} images, {len(labels)} labels")
+                raise UserError(f"{self.files.title} {part} files disagree: {len(images)} images, "
+                                f"{len(labels)} labels")
         return ImageData(train_images[:, None], train_labels.long(), test_images[:, None], test_labels.long(),
                          self.class_names)
 
 
 FASHION_MNIST = IdxDataset(
-    title="Fashion-MNIST",
-    system_dir="/usr/share/datasets/fashion-mnist",
-    debian_package="dataset-fashion-mnist",
-    base_urls=("http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/",
-               "https://raw.githubusercontent.com/zalandoresearch/fashion-mnist/master/data/fashion/"),
-    files={  # order: train images, train labels, test images, test labels
+    idx_files("Fashion-MNIST", {  # order: train images, train labels, test images, test labels
         "train-images-idx3-ubyte.gz": "8d4fb7e6c68d591d4c3dfef9ec88bf0d",
         "train-labels-idx1-ubyte.gz": "25c81989df183df01b3e8a0aad5dffbe",
         "t10k-images-idx3-ubyte.gz": "bef4ecab320f06d8554ea6380940ec79",
         "t10k-labels-idx1-ubyte.gz": "bb300cfdad3c16e7a12a480ee83cd310",
-    },
+    }, ("http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/",
+        "https://raw.githubusercontent.com/zalandoresearch/fashion-mnist/master/data/fashion/"),
+        "fashion-mnist", system_dir="/usr/share/datasets/fashion-mnist", debian_package="dataset-fashion-mnist"),
     class_names=("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
                  "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"),
-    cache_name="fashion-mnist",
+)
+
+# Debian packages no MNIST (`apt-cache search mnist` finds only Fashion-MNIST); the second URL is
+# the mirror torchvision uses, since the official site often refuses scripted downloads.
+MNIST = IdxDataset(
+    idx_files("MNIST", {
+        "train-images-idx3-ubyte.gz": "f68b3c2dcbeaaa9fbdd348bbdeb94873",
+        "train-labels-idx1-ubyte.gz": "d53e105ee54ea40749a09fcbcd1e9432",
+        "t10k-images-idx3-ubyte.gz": "9fb629c4189551a2d022fa330f9573f3",
+        "t10k-labels-idx1-ubyte.gz": "ec29112dd5afa0611ce80d1b7f02629c",
+    }, ("http://yann.lecun.com/exdb/mnist/", "https://ossci-datasets.s3.amazonaws.com/mnist/"), "mnist"),
+    class_names=tuple(str(d) for d in range(10)),
 )
 
 
@@ -194,6 +130,11 @@ def read_digits(data_root: str | None = None, download: bool = False) -> ImageDa
 
 DATASETS: dict[str, DatasetSpec] = {
     "fashion_mnist": DatasetSpec(10, 28, "clothing", PROTOCOL_SIZES, FASHION_MNIST.read),
+    "mnist": DatasetSpec(10, 28, "digits", PROTOCOL_SIZES, MNIST.read),
+    "cifar10": DatasetSpec(10, 32, "natural", PROTOCOL_SIZES, read_cifar10),
+    # SVHN digits are colour photographs (light or dark strokes, varied backgrounds), so the natural
+    # recipe fits better than stroke dilation; `augmentation: digits` remains a config choice.
+    "svhn": DatasetSpec(10, 32, "natural", PROTOCOL_SIZES, read_svhn),
     "digits": DatasetSpec(10, 16, "digits", {
         "n_unlabeled_normal": 100, "n_unlabeled_anomaly": 10, "n_positive": 20,
         "n_test_normal": 60, "n_test_seen": 50, "n_test_unseen": 50,
