@@ -130,4 +130,5 @@ class DataFiles:
         ways.append(f"allow the download (download: true) on a machine that can reach {self.base_urls[0]}")
         listed = "".join(f"\n  {i}. {way}" for i, way in enumerate(ways, 1))
         looked = ", ".join(str(d) for d in searched)
-        return f"{self.title} not found (looked in {looked}) and {reason}. Get it one of {len(ways)} ways:{listed}"
+        count = {2: "two", 3: "three"}[len(ways)]
+        return f"{self.title} not found (looked in {looked}) and {reason}. Get it one of {count} ways:{listed}"
