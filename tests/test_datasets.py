@@ -244,6 +244,27 @@ def test_dropped_connection_is_resumed_in_the_same_call(tmp_path, server):
     assert server.ranges == [None, "bytes=2500-"]
 
 
+def test_download_that_keeps_dropping_leaves_the_partial_file_for_the_next_run(tmp_path, server):
+    body, checksum = served_blob(server)
+    server.cut_next = 3
+    with pytest.raises(OSError, match="connection dropped after 625 of 1250 bytes"):
+        download_verified((server.url,), "blob.bin", checksum, tmp_path / "blob.bin")
+    assert (tmp_path / "blob.bin.part").read_bytes() == body[:4375] and not (tmp_path / "blob.bin").exists()
+    download_verified((server.url,), "blob.bin", checksum, tmp_path / "blob.bin")
+    assert (tmp_path / "blob.bin").read_bytes() == body
+    assert server.ranges == [None, "bytes=2500-", "bytes=3750-", "bytes=4375-"]
+
+
+def test_only_the_missing_files_are_downloaded(tmp_path, server):
+    write_idx_fixture(tmp_path / "official")
+    write_idx_fixture(tmp_path / "root", compress=False)
+    (tmp_path / "root" / "t10k-labels-idx1-ubyte").unlink()
+    spec = replace(MNIST, files=serve(MNIST.files, tmp_path / "official", server))
+    assert len(spec.read(str(tmp_path / "root"), download=True).test_labels) == 20
+    assert server.ranges == [None]
+    assert (tmp_path / "root" / "t10k-labels-idx1-ubyte.gz").is_file()
+
+
 def test_stale_partial_file_that_spoils_the_checksum_is_fetched_again_whole(tmp_path, server):
     body, checksum = served_blob(server)
     (tmp_path / "blob.bin.part").write_bytes(b"y" * 1000)

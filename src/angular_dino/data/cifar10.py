@@ -74,16 +74,19 @@ def _batch_bytes(path: Path) -> dict[str, bytes]:
         if missing:
             raise UserError(f"{path} lacks {', '.join(missing)}; it should hold the unpacked {ARCHIVE}")
         return {n: (path / n).read_bytes() for n in names}
+    wanted = {f"{FOLDER}/{n}": n for n in names}
+    found = {}
     try:
         with tarfile.open(path, "r:gz") as archive:
-            members = {m.name: m for m in archive.getmembers() if m.isfile()}
-            missing = [n for n in names if f"{FOLDER}/{n}" not in members]
-            if missing:
-                raise UserError(f"{path} lacks {', '.join(f'{FOLDER}/{n}' for n in missing)}; "
-                                f"it is not the official {ARCHIVE}")
-            return {n: archive.extractfile(members[f"{FOLDER}/{n}"]).read() for n in names}
+            for member in archive:  # one pass: seeking back in a gzip stream means decompressing again
+                if member.isfile() and member.name in wanted:
+                    found[wanted[member.name]] = archive.extractfile(member).read()
     except (tarfile.TarError, OSError, EOFError, zlib.error) as exc:
         raise UserError(f"cannot read {path}: {exc}. Delete it so that it is fetched again.") from None
+    missing = [f"{FOLDER}/{n}" for n in names if n not in found]
+    if missing:
+        raise UserError(f"{path} lacks {', '.join(missing)}; it is not the official {ARCHIVE}")
+    return found
 
 
 def read_cifar10(data_root: str | None, download: bool) -> ImageData:

@@ -92,15 +92,13 @@ class DataFiles:
     debian_package: str | None = None
     also_accepted: dict[str, tuple[str, ...]] = field(default_factory=dict)  # other names of a file on disk
 
+    def _find(self, directory: Path, name: str) -> Path | None:
+        candidates = (directory / n for n in (name, *self.also_accepted.get(name, ())))
+        return next((c for c in candidates if c.exists()), None)
+
     def _present(self, directory: Path) -> dict[str, Path] | None:
-        found = {}
-        for name in self.files:
-            candidates = [directory / n for n in (name, *self.also_accepted.get(name, ()))]
-            existing = [c for c in candidates if c.exists()]
-            if not existing:
-                return None
-            found[name] = existing[0]
-        return found
+        found = {name: self._find(directory, name) for name in self.files}
+        return None if None in found.values() else found
 
     def locate(self, data_root: str | None, download: bool) -> dict[str, Path]:
         """Configured root, else the system copy, else the cache (downloading into it if allowed)."""
@@ -116,9 +114,9 @@ class DataFiles:
         if download:
             try:
                 for name, md5 in self.files.items():
-                    if not (target / name).is_file():
+                    if not self._find(target, name):
                         download_verified(self.base_urls, name, md5, target / name)
-                return {name: target / name for name in self.files}
+                return self._present(target)
             except OSError as exc:
                 reason = f"the download failed ({exc})"
         raise UserError(self._not_found_message(search, reason))
