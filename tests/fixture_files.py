@@ -36,18 +36,20 @@ def write_idx_fixture(directory: Path, n_train: int = 30, n_test: int = 20, comp
 
 
 class Python2Pickler(pickle._Pickler):
-    """Protocol 2 with bytes written as Python 2 strings (BINSTRING), as the CIFAR-10 batches were written."""
+    """Protocol 2 with all text and bytes written as Python 2 strings (BINSTRING), as cPickle wrote the batches."""
 
     dispatch = dict(pickle._Pickler.dispatch)
 
-    def save_python2_string(self, obj: bytes) -> None:
-        if len(obj) < 256:
-            self.write(pickle.SHORT_BINSTRING + bytes([len(obj)]) + obj)
+    def save_python2_string(self, obj: bytes | str) -> None:
+        raw = obj.encode("latin1") if isinstance(obj, str) else obj
+        if len(raw) < 256:
+            self.write(pickle.SHORT_BINSTRING + bytes([len(raw)]) + raw)
         else:
-            self.write(pickle.BINSTRING + struct.pack("<i", len(obj)) + obj)
+            self.write(pickle.BINSTRING + struct.pack("<i", len(raw)) + raw)
         self.memoize(obj)
 
     dispatch[bytes] = save_python2_string
+    dispatch[str] = save_python2_string
 
 
 def python2_pickle(obj: object) -> bytes:
