@@ -18,7 +18,7 @@ from pathlib import Path
 from angular_dino.errors import UserError
 
 CACHE_ROOT = Path("~/.cache/angular_dino")
-ATTEMPTS_PER_URL = 3  # a dropped connection is resumed this many times before the next mirror is tried
+ATTEMPTS_PER_URL = 3  # tries of one URL while each gets further (a dropped connection), before the next URL
 
 
 def md5_of(path: Path) -> str:
@@ -63,11 +63,14 @@ def download_verified(base_urls: tuple[str, ...], name: str, md5: str, target: P
         print(f"downloading {url} to {target.parent}", file=sys.stderr)
         for _ in range(ATTEMPTS_PER_URL):
             resuming = partial.is_file()
+            size_before = partial.stat().st_size if resuming else 0
             try:
                 fetch_resumable(url, partial)
             except (OSError, http.client.HTTPException) as exc:  # the partial file is kept for resuming
                 failure = f"{url}: {exc or type(exc).__name__}"
-                continue
+                if partial.is_file() and partial.stat().st_size > size_before:
+                    continue  # it was making progress: resume at once
+                break
             actual = md5_of(partial)
             if actual == md5:
                 partial.replace(target)
