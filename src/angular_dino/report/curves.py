@@ -6,6 +6,7 @@ from typing import Any, Callable
 
 import numpy as np
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 
 from angular_dino.report.style import SERIES_COLOURS, cycled, new_figure
 
@@ -74,6 +75,7 @@ def training_curves(history: list[dict[str, Any]]) -> Figure | None:
         for key, colour in zip(keys, cycled(SERIES_COLOURS, len(keys))):
             ax.plot(epochs, series[key], color=colour, label=PRETTY.get(key, key), linewidth=1.6)
         ax.set(title=title, xlabel="epoch", ylabel=ylabel)
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.grid(alpha=0.3)
         ax.legend(fontsize=8)
     for ax in axes[len(ordered):]:

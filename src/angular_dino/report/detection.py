@@ -64,8 +64,11 @@ def score_histograms(scores: np.ndarray, kinds: np.ndarray, threshold: float) ->
         ax.hist(of_kind, bins=bins, density=True, color=colour, alpha=0.25)
         ax.hist(of_kind, bins=bins, density=True, histtype="step", color=colour, linewidth=1.6,
                 linestyle=KIND_LINESTYLES[kind], label=f"{KIND_NAMES[kind]} ({len(of_kind)})")
-    if math.isfinite(threshold):
+    span = bins[-1] - bins[0]
+    if bins[0] - span <= threshold <= bins[-1] + span:  # a far-off threshold would squash the histograms
         ax.axvline(threshold, color=BLACK, linestyle="--", linewidth=1.4, label=f"threshold {threshold:.4g}")
+    elif math.isfinite(threshold):
+        ax.plot([], [], " ", label=f"threshold {threshold:.4g} (off the scale)")
     ax.set(title=f"Anomaly scores of the test images{note}", xlabel="anomaly score (higher = more anomalous)",
            ylabel="density")
     ax.grid(alpha=0.3)

@@ -88,5 +88,7 @@ def embedding_map(embeddings: np.ndarray, kinds: np.ndarray, labels: np.ndarray 
     ax.set(title="Test embeddings, PCA of the teacher's unit embeddings",
            xlabel=f"principal axis 1 ({first:.0%} of variance)", ylabel=f"principal axis 2 ({second:.0%} of variance)")
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=7, markerscale=1.5, loc="center left", bbox_to_anchor=(1.01, 0.5), frameon=False)
+    legend = ax.legend(fontsize=7, loc="center left", bbox_to_anchor=(1.01, 0.5), frameon=False)
+    for handle in legend.legend_handles:  # one readable marker size, whatever the size in the plot
+        handle.set_sizes([40])
     return figure
