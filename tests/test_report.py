@@ -195,6 +195,9 @@ def test_training_curves_take_only_the_numbers_the_history_holds():
     titles = [ax.get_title() for ax in figure.axes if ax.get_visible()]
     assert titles == ["Losses", "Validation (diagnostic = test, never used for choices)"]
     assert sorted(line.get_label() for line in figure.axes[0].lines) == ["total loss", "val_loss"]
+    validation = {line.get_label(): line for line in figure.axes[1].lines}
+    assert list(validation["val_pu_auroc"].get_xdata()) == [2.0]  # the epoch without a value is left out
+    assert validation["val_pu_auroc"].get_marker() == "o"  # so a lone value still shows
 
 
 PYPLOT_CHECK = """

@@ -49,7 +49,7 @@ def _flatten(record: dict[str, Any]) -> dict[str, float]:
 
 
 def curve_series(history: list[dict[str, Any]]) -> dict[str, np.ndarray]:
-    """One float array per numeric key of the history, NaN where an epoch lacks it (drawn as a gap)."""
+    """One float array per numeric key of the history, NaN where an epoch lacks it."""
     flat = [_flatten(record) for record in history]
     keys = dict.fromkeys(key for record in flat for key in record)
     series = {key: np.array([record.get(key, math.nan) for record in flat]) for key in keys}
@@ -73,7 +73,9 @@ def training_curves(history: list[dict[str, Any]]) -> Figure | None:
     axes = figure.subplots(rows, columns, squeeze=False).ravel()
     for ax, (title, ylabel, keys) in zip(axes, ordered):
         for key, colour in zip(keys, cycled(SERIES_COLOURS, len(keys))):
-            ax.plot(epochs, series[key], color=colour, label=PRETTY.get(key, key), linewidth=1.6)
+            known = np.isfinite(series[key])  # join the epochs that have a value; mark them when some lack one
+            ax.plot(epochs[known], series[key][known], color=colour, label=PRETTY.get(key, key), linewidth=1.6,
+                    marker=None if known.all() else "o", markersize=3)
         ax.set(title=title, xlabel="epoch", ylabel=ylabel)
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.grid(alpha=0.3)
