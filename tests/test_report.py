@@ -13,9 +13,12 @@ from PIL import Image
 
 from angular_dino.config import build_config
 from angular_dino.data.prepare import prepare_pu_data, view_settings
+from angular_dino.metrics import detection_metrics
 from angular_dino.report import ReportInputs, write_report
 from angular_dino.report.curves import curve_series, training_curves
-from angular_dino.report.detection import score_histograms
+from angular_dino.report.detection import roc_curves, score_histograms
+from angular_dino.report.embedding import embedding_map
+from angular_dino.report.gallery import prototype_gallery
 from angular_dino.report.writer import PLOTS
 from angular_dino.trainer import Trainer
 
@@ -234,11 +237,13 @@ def test_report_from_a_real_digits_training_run(tmp_path, digits_settings):
     with torch.no_grad():
         embeddings = trainer.teacher.eval().embed(trainer.views.clean(data.test_images))
         vectors = trainer.teacher.prototypes.unit_weight()
+    scores = trainer.scores(data.test_images)
     train_cosines = trainer.cosines(data.train_images)
     identified = trainer.prototypes.normal + trainer.prototypes.anomaly
     nearest = train_cosines[:, list(identified)].topk(8, dim=0).indices.T
     inputs = ReportInputs(
-        title="digits · real run", result={}, history=history, test_scores=trainer.scores(data.test_images).numpy(),
+        title="digits · real run", result=detection_metrics(scores, data.test_kind), history=history,
+        test_scores=scores.numpy(),
         test_kind=data.test_kind.numpy(), test_labels=data.test_labels.numpy(), class_names=data.class_names,
         threshold=0.0, test_embeddings=embeddings.numpy(), prototype_vectors=vectors.numpy(),
         normal_prototypes=trainer.prototypes.normal, anomaly_prototypes=trainer.prototypes.anomaly,
@@ -247,6 +252,35 @@ def test_report_from_a_real_digits_training_run(tmp_path, digits_settings):
     assert [path.name for path in written] == ALL_PLOTS + ["report.html"]
     for path in written[:-1]:
         assert_valid_png(path)
+    assert f"<td>{inputs.result['auroc']['all']:.4f}</td>" in (tmp_path / "report.html").read_text()
+
+
+def test_roc_legend_shows_the_same_auroc_as_the_metrics():
+    inputs = synthetic_inputs()
+    expected = detection_metrics(torch.from_numpy(inputs.test_scores), torch.from_numpy(inputs.test_kind))["auroc"]
+    legend = [text.get_text() for text in roc_curves(inputs.test_scores, inputs.test_kind).axes[0].get_legend().get_texts()]
+    assert legend[0] == "chance (AUROC 0.5)"
+    for text, subset in zip(legend[1:], ("all", "seen", "unseen")):
+        assert text.startswith(f"{subset} (AUROC {expected[subset]:.3f},"), text
+
+
+def test_embedding_map_colours_by_class_or_else_by_kind_and_marks_the_prototypes():
+    inputs = synthetic_inputs()
+    by_class = embedding_map(inputs.test_embeddings, inputs.test_kind, inputs.test_labels, inputs.class_names,
+                             inputs.prototype_vectors, (0, 1), (2, 3, 4))
+    labels = [text.get_text() for text in by_class.axes[0].get_legend().get_texts()]
+    assert labels[0] == "digit 0 (normal)" and labels[-4] == "digit 9 (unseen anomaly)"
+    assert labels[-3:] == ["other prototypes (7)", "normal prototypes (2)", "anomaly prototypes (3)"]
+    by_kind = embedding_map(inputs.test_embeddings, inputs.test_kind, None, None)
+    assert [text.get_text() for text in by_kind.axes[0].get_legend().get_texts()] == [
+        "normal", "seen anomaly", "unseen anomaly"]
+
+
+def test_gallery_rows_are_the_identified_prototypes_normal_first_and_labelled():
+    images = {p: np.full((2, 1, 6, 6), 10 * p, np.uint8) for p in (1, 4, 5, 9)}
+    figure = prototype_gallery(images, normal_prototypes=(5, 1, 3), anomaly_prototypes=(4,))
+    labels = [tick.get_text() for tick in figure.axes[0].get_yticklabels()]
+    assert labels == ["normal · prototype 5", "normal · prototype 1", "anomaly · prototype 4"]  # 3 has no images, 9 is not identified
 
 
 def test_a_threshold_far_off_the_scores_is_named_not_drawn():
