@@ -157,7 +157,8 @@ def test_a_skipped_plot_left_by_an_earlier_report_is_removed(tmp_path):
     ("gallery of mixed sizes and channels", dict(gallery={0: np.zeros((2, 3, 10, 12), np.uint8),
                                                           2: np.full((5, 1, 8, 8), 200, np.uint8),
                                                           7: np.zeros((1, 1, 8, 8), np.uint8)})),
-    ("empty result", dict(result={})),
+    ("empty result and no threshold", dict(result={}, threshold=None)),
+    ("empty test split", dict(n=0)),
 ])
 def test_odd_inputs_do_not_crash_and_never_print_nan(tmp_path, case, overrides):
     written = write_report(tmp_path, synthetic_inputs(**overrides))

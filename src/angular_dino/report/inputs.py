@@ -1,6 +1,7 @@
 """What a report is made from: the numbers and arrays of one finished run (the contract with train/evaluate)."""
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,7 +20,7 @@ class ReportInputs:
     test_kind: np.ndarray                         # int (N,): 0 normal, 1 seen anomaly, 2 unseen anomaly
     test_labels: np.ndarray | None                # int class ids (N,), None for data without classes
     class_names: tuple[str, ...] | None
-    threshold: float
+    threshold: float                              # None or NaN: no threshold is drawn or shown
     test_embeddings: np.ndarray | None = None     # (N, D) unit vectors
     prototype_vectors: np.ndarray | None = None   # (K, D) unit vectors
     normal_prototypes: tuple[int, ...] = ()
@@ -32,6 +33,7 @@ class ReportInputs:
             value = getattr(self, name)
             if value is not None:
                 object.__setattr__(self, name, np.asarray(value))
+        object.__setattr__(self, "threshold", math.nan if self.threshold is None else float(self.threshold))
         if self.gallery is not None:
             object.__setattr__(self, "gallery", {int(k): np.asarray(v) for k, v in self.gallery.items()})
         n = len(self.test_scores)
