@@ -41,6 +41,10 @@ def save_torch(obj: Any, path: Path) -> None:
     _atomic_write(path, lambda out: torch.save(obj, out))
 
 
+def save_bytes(data: bytes, path: Path) -> None:
+    _atomic_write(path, lambda out: out.write(data))
+
+
 def save_text(text: str, path: Path) -> None:
     _atomic_write(path, lambda out: out.write(text.encode()))
 
