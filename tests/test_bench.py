@@ -146,6 +146,7 @@ def test_failed_cells_are_recorded_the_others_run_and_a_rerun_retries_only_them(
     assert "RuntimeError: index out of range" in records[plan.cells[3]]["error"]  # traceback kept for a bug
     assert "| iforest | 1/4, 3 failed | 0.5200 ± 0.0000 * |" in report.markdown
     assert "| iforest | 0.5200 | failed | failed | failed |" in report.markdown
+    assert "- `iforest/digits_c5_u0_s0`: RuntimeError: index out of range\n" in report.markdown
     rerun = run_bench(plan, runner=fake_runner, quiet=True)
     assert sorted(o.cell.normal_class for o in rerun.outcomes) == [3, 4, 5] and not rerun.failed
     assert len(calls(plan)) == 4 and "| iforest | 4/4 |" in rerun.markdown

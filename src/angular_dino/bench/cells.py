@@ -32,6 +32,11 @@ def write_cell(path: Path, cell: Cell, config: Config, *, result: dict[str, Any]
     save_json(record, path)
 
 
+def first_line(error: str | None) -> str:
+    """The message of a recorded error, without the traceback kept for bugs."""
+    return (error or "").partition("\n")[0]
+
+
 def read_cell(path: Path) -> dict[str, Any] | None:
     """The cell's record, or None when the cell has not run yet."""
     if not path.is_file():

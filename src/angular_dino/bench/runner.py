@@ -12,13 +12,14 @@ import os
 import sys
 import traceback
 from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
 from tqdm import tqdm
 
-from angular_dino.bench.cells import DONE, read_cells, shard_cells, write_cell
+from angular_dino.bench.cells import DONE, first_line, read_cells, shard_cells, write_cell
 from angular_dino.bench.spec import BenchPlan, Cell
 from angular_dino.bench.table import write_tables
 from angular_dino.config import Config
@@ -41,7 +42,7 @@ class Outcome:
 
     def line(self) -> str:
         if self.result is None:
-            return f"FAILED {self.cell.key}: {self.error.splitlines()[0] if self.error else ''}"
+            return f"FAILED {self.cell.key}: {first_line(self.error)}"
         auroc = self.result.get("auroc", {}).get("all")
         shown = "n/a" if auroc is None else f"{auroc:.4f}"
         return f"done   {self.cell.key}: AUROC {shown}, train {self.result.get('train_seconds', 0):.0f} s"
@@ -115,10 +116,16 @@ def _run_all(work: list[tuple[Cell, Config, Path]], jobs: int, quiet: bool, runn
             yield run_cell(cell, config, path, quiet, runner)
         return
     # spawn, not fork: a forked child would inherit torch's thread pools in an undefined state
-    with ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
+    pool = ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("spawn"))
+    try:
         futures = [pool.submit(run_cell, cell, config, path, quiet, runner) for cell, config, path in work]
         for future in as_completed(futures):
             yield future.result()
+    except BrokenProcessPool:
+        raise UserError("a cell's process died (out of memory?); the finished cells are kept: run bench again "
+                        "to continue, with fewer --jobs if memory is short") from None
+    finally:  # on Ctrl-C or an error, queued cells must not start
+        pool.shutdown(wait=True, cancel_futures=True)
 
 
 def merge(plan: BenchPlan) -> str:

@@ -15,7 +15,7 @@ from typing import Any, Mapping, Sequence
 
 import numpy as np
 
-from angular_dino.bench.cells import DONE, FAILED
+from angular_dino.bench.cells import DONE, FAILED, first_line
 from angular_dino.bench.spec import BenchPlan, Cell
 from angular_dino.checkpoint import save_text
 
@@ -88,6 +88,7 @@ def _class_columns(plan: BenchPlan) -> dict[str, tuple[str, int, int | None]]:
 class Tables:
     methods: dict[str, Group]
     per_class: dict[str, dict[str, Group]]  # method -> column title -> group
+    failures: dict[str, str]  # cell key -> first line of its error
 
     def markdown(self) -> str:
         lines = ["| method | cells | " + " | ".join(TITLES.values()) + " |", "|---|---|" + "---|" * len(TITLES)]
@@ -101,6 +102,9 @@ class Tables:
             lines.append(f"| {method} | " + " | ".join(groups[c].text("auroc_all", 4) for c in columns) + " |")
         lines += ["", f"mean ± std (population std) over the done cells; {PARTIAL} = partial: some of the method's "
                       "cells are missing or failed, so the mean covers only the done ones."]
+        if self.failures:
+            lines += ["", "Failed cells (the full errors are in their cell files):", ""]
+            lines += [f"- `{key}`: {error}" for key, error in self.failures.items()]
         return "\n".join(lines) + "\n"
 
     def methods_csv(self) -> str:
@@ -146,7 +150,9 @@ def build_tables(plan: BenchPlan, records: Mapping[Cell, Mapping[str, Any]]) -> 
         per_class[method] = {title: _group([c for c in cells if (c.dataset, c.normal_class, c.unseen_anomaly_class)
                                             == coordinates], records)
                              for title, coordinates in columns.items()}
-    return Tables(methods, per_class)
+    failures = {cell.key: first_line(record.get("error")) for cell, record in records.items()
+                if record["status"] == FAILED}
+    return Tables(methods, per_class, failures)
 
 
 def write_tables(plan: BenchPlan, records: Mapping[Cell, Mapping[str, Any]]) -> str:
