@@ -45,7 +45,8 @@ def read_cell(path: Path) -> dict[str, Any] | None:
         record = json.loads(path.read_text())
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise UserError(f"cell file {path} is unreadable ({exc}); delete it so that the cell runs again") from None
-    if not isinstance(record, dict) or record.get("format") != CELL_FORMAT or record.get("status") not in (DONE, FAILED):
+    is_cell = isinstance(record, dict) and record.get("format") == CELL_FORMAT
+    if not is_cell or record.get("status") not in (DONE, FAILED):
         raise UserError(f"{path} is not an AngularDINO bench cell file; move it out of the cells folder")
     return record
 

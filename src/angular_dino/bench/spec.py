@@ -121,11 +121,14 @@ def _settings_errors(settings: Mapping[str, Any], where: str, allow_sizes: bool)
 def _method_entries(raw: Any, errors: list[str]) -> tuple[MethodEntry, ...]:
     if not isinstance(raw, dict) or not raw:
         errors.append("methods: expected a mapping of method names to their (optional) `config` and `settings`, "
-                      f"e.g. `methods: {{angular_dino: {{config: configs/fashion_mnist.yml}}, iforest: {{}}}}`; got {raw!r}")
+                      "e.g. `methods: {angular_dino: {config: configs/fashion_mnist.yml}, iforest: {}}`; "
+                      f"got {raw!r}")
         return ()
     entries = []
     for label, body in raw.items():
         where = f"methods.{label}"
+        if not isinstance(label, str) or "/" in label:
+            errors.append(f"{where}: a method's label names its folders: use a word without `/`")
         body = _mapping(body, where, errors)
         errors.extend(f"{where}: unknown key `{key}`.{_close_hint(str(key), METHOD_KEYS)}"
                       for key in body if key not in METHOD_KEYS)
@@ -165,15 +168,22 @@ def _cell_config(cell: Cell, base: Mapping[str, Any], settings: Mapping[str, Any
     return build_config(base, layers)[0]
 
 
-def load_bench(path: str | Path, overrides: Mapping[str, Any] | None = None) -> BenchPlan:
-    """Read and validate a bench YAML; `overrides` (from `--set`) apply to every cell.
+@dataclass(frozen=True)
+class BenchSpec:
+    """The bench YAML's keys, checked."""
+    name: str
+    results_dir: str
+    runs_dir: str
+    datasets: tuple[str, ...]
+    normal_classes: tuple[int, ...]
+    unseen_class: str | int | None
+    seeds: tuple[int, ...]
+    settings: Mapping[str, Any]
+    methods: tuple[MethodEntry, ...]
 
-    Every cell's config is built here, so any problem is reported before anything runs.
-    """
-    path = Path(path)
-    raw = read_yaml_mapping(path)
-    overrides = dict(overrides or {})
-    errors = [f"unknown bench key `{key}`.{_close_hint(str(key), BENCH_KEYS)}" for key in raw if key not in BENCH_KEYS]
+
+def _read_spec(raw: Mapping[str, Any], path: Path, errors: list[str]) -> BenchSpec:
+    errors += [f"unknown bench key `{key}`.{_close_hint(str(key), BENCH_KEYS)}" for key in raw if key not in BENCH_KEYS]
     name = raw.get("name", path.stem)
     if not isinstance(name, str) or not name or "/" in name:
         errors.append(f"name: expected a word naming the bench (no `/`), got {name!r}")
@@ -188,37 +198,51 @@ def load_bench(path: str | Path, overrides: Mapping[str, Any] | None = None) -> 
     if not isinstance(datasets, list) or not datasets or not all(isinstance(d, str) for d in datasets):
         errors.append(f"datasets: expected a list of dataset names, got {datasets!r}")
         datasets = []
-    normal_classes = _int_list(raw, "normal_classes", None, errors)
-    seeds = _int_list(raw, "seeds", [0], errors)
     rule = raw.get("unseen_class", USUAL_UNSEEN)
     if rule != USUAL_UNSEEN and rule is not None and (not isinstance(rule, int) or isinstance(rule, bool) or rule < 0):
         errors.append(f"unseen_class: expected `usual` (u = 0, and 9 when the normal class is 0), a class number "
                       f"or null (no unseen class), got {rule!r}")
-        rule = USUAL_UNSEEN
     settings = _mapping(raw.get("settings"), "settings", errors)
     errors += _settings_errors(settings, "settings", allow_sizes=True)
-    errors += _settings_errors(overrides, "--set", allow_sizes=True)
-    entries = _method_entries(raw.get("methods"), errors)
-    if errors:
-        raise UserError(f"invalid bench configuration {path}:\n  " + "\n  ".join(errors))
+    return BenchSpec(name, folders["results_dir"], folders["runs_dir"], tuple(datasets),
+                     _int_list(raw, "normal_classes", None, errors), rule, _int_list(raw, "seeds", [0], errors),
+                     settings, _method_entries(raw.get("methods"), errors))
 
-    runs_dir = Path(folders["runs_dir"])
+
+def _cell_configs(spec: BenchSpec, overrides: Mapping[str, Any], errors: list[str]) -> dict[Cell, Config]:
+    """Every cell's resolved train config; a problem shared by many cells is reported once."""
     configs: dict[Cell, Config] = {}
     problems: dict[str, list[str]] = {}  # message -> cells it concerns
-    for entry in entries:
+    for entry in spec.methods:
         base = _base_file(entry, errors)
-        for dataset in datasets:
-            for normal_class in normal_classes:
-                for seed in seeds:
-                    cell = Cell(entry.label, dataset, normal_class, unseen_class_for(rule, normal_class), seed)
+        for dataset in spec.datasets:
+            for normal_class in spec.normal_classes:
+                for seed in spec.seeds:
+                    cell = Cell(entry.label, dataset, normal_class, unseen_class_for(spec.unseen_class, normal_class),
+                                seed)
                     try:
-                        configs[cell] = _cell_config(cell, base, settings, entry, runs_dir / cell.key, overrides)
+                        configs[cell] = _cell_config(cell, base, spec.settings, entry,
+                                                     Path(spec.runs_dir) / cell.key, overrides)
                     except UserError as exc:
                         for line in str(exc).removeprefix("invalid configuration:").strip().splitlines():
                             problems.setdefault(line.strip(), []).append(cell.key)
     errors += [f"{cells[0]}{f' (and {len(cells) - 1} more cells)' if len(cells) > 1 else ''}: {message}"
                for message, cells in problems.items()]
+    return configs
+
+
+def load_bench(path: str | Path, overrides: Mapping[str, Any] | None = None) -> BenchPlan:
+    """Read and validate a bench YAML; `overrides` (from `--set`) apply to every cell.
+
+    Every cell's config is built here, so any problem is reported before anything runs.
+    """
+    path = Path(path)
+    errors: list[str] = []
+    spec = _read_spec(read_yaml_mapping(path), path, errors)
+    errors += _settings_errors(overrides or {}, "--set", allow_sizes=True)
+    if not errors:
+        configs = _cell_configs(spec, overrides or {}, errors)
     if errors:
-        raise UserError(f"invalid bench configuration {path}:\n  " + "\n  ".join(dict.fromkeys(errors)))
-    return BenchPlan(name, Path(folders["results_dir"]), runs_dir, tuple(e.label for e in entries),
+        raise UserError(f"invalid bench configuration {path}:\n  " + "\n  ".join(errors))
+    return BenchPlan(spec.name, Path(spec.results_dir), Path(spec.runs_dir), tuple(e.label for e in spec.methods),
                      tuple(configs), configs)
