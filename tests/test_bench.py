@@ -292,3 +292,15 @@ def test_an_interrupted_cell_resumes_through_train(tmp_path, monkeypatch, capsys
     report = run_bench(plan, quiet=True)
     assert f"resuming {plan.configs[plan.cells[0]].output_dir} after epoch 1" in capsys.readouterr().err
     assert not report.failed and read_cells(plan)[plan.cells[0]]["result"]["epochs"] == 2
+
+
+def test_the_committed_fashion_mnist_bench_is_the_documented_sweep(monkeypatch):
+    monkeypatch.chdir(ROOT)  # its paths are relative to the repository root
+    plan = load_bench("configs/bench_fashion_mnist.yml")
+    assert plan.methods == ("angular_dino", "pusvdd", "puae", "iforest", "deepsad", "deepsvdd", "ae")
+    assert {(c.normal_class, c.unseen_anomaly_class, c.seed) for c in plan.cells} == \
+        {(0, 9, 0)} | {(c, 0, 0) for c in range(1, 10)}
+    assert len(plan.cells) == 70 and plan.results_dir == Path("benchmarks/results/fashion_mnist")
+    angular = plan.configs[plan.cells[0]]
+    assert (angular.arch, angular.epochs, angular.dataset) == ("resnet_tiny", 40, "fashion_mnist")
+    assert len({tuple(getattr(plan.configs[c], k) for k in SPLIT_KEYS) for c in plan.cells}) == 10

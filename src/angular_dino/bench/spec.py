@@ -39,6 +39,20 @@ class MethodEntry:
 
 
 @dataclass(frozen=True)
+class BenchSpec:
+    """The bench YAML's keys, checked."""
+    name: str
+    results_dir: str
+    runs_dir: str
+    datasets: tuple[str, ...]
+    normal_classes: tuple[int, ...]
+    unseen_class: str | int | None
+    seeds: tuple[int, ...]
+    settings: Mapping[str, Any]
+    methods: tuple[MethodEntry, ...]
+
+
+@dataclass(frozen=True)
 class Cell:
     """One training run of the sweep, named by its coordinates."""
     method: str  # the MethodEntry label
@@ -166,20 +180,6 @@ def _cell_config(cell: Cell, base: Mapping[str, Any], settings: Mapping[str, Any
               "normal_class": cell.normal_class, "unseen_anomaly_class": cell.unseen_anomaly_class,
               "seed": cell.seed, "output_dir": str(run_dir), **overrides}
     return build_config(base, layers)[0]
-
-
-@dataclass(frozen=True)
-class BenchSpec:
-    """The bench YAML's keys, checked."""
-    name: str
-    results_dir: str
-    runs_dir: str
-    datasets: tuple[str, ...]
-    normal_classes: tuple[int, ...]
-    unseen_class: str | int | None
-    seeds: tuple[int, ...]
-    settings: Mapping[str, Any]
-    methods: tuple[MethodEntry, ...]
 
 
 def _read_spec(raw: Mapping[str, Any], path: Path, errors: list[str]) -> BenchSpec:
