@@ -17,6 +17,17 @@ def _parser() -> argparse.ArgumentParser:
                        help="override one setting; repeatable (value read as YAML)")
     train.add_argument("--restart", action="store_true", help="replace the run in output_dir instead of resuming")
     train.add_argument("--quiet", action="store_true", help="no progress bar and no summary")
+    bench = commands.add_parser("bench", help="methods x datasets x normal classes x seeds on identical splits: "
+                                              "run the pending cells (or only `merge` the existing ones), one table")
+    bench.add_argument("action", nargs="?", choices=("run", "merge"), default="run",
+                       help="`run` (default): train this shard's pending cells, then the table; "
+                            "`merge`: the table from the existing cell files only")
+    bench.add_argument("--config", required=True, help="bench YAML (see the README's bench section)")
+    bench.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                       help="override one train setting in every cell; repeatable (value read as YAML)")
+    bench.add_argument("--shard", default="1/1", metavar="I/N", help="run the I-th of N disjoint shares of the cells")
+    bench.add_argument("--jobs", type=int, default=1, help="cells trained at once, in separate processes")
+    bench.add_argument("--quiet", action="store_true", help="no per-run progress bars or summaries")
     return parser
 
 
@@ -30,17 +41,33 @@ def _train(args: argparse.Namespace) -> None:
     train(config, restart=args.restart, quiet=args.quiet)
 
 
+def _bench(args: argparse.Namespace) -> int:
+    """Exit status 1 when a cell failed (the other cells still ran), so scripts notice."""
+    from angular_dino.bench import load_bench, merge, run_bench
+    from angular_dino.bench.cells import parse_shard
+    from angular_dino.config import parse_overrides
+
+    if args.action == "merge" and (args.shard != "1/1" or args.jobs != 1):
+        raise UserError("bench merge trains nothing: it takes --config (and --set) only")
+    shard = parse_shard(args.shard)
+    plan = load_bench(args.config, parse_overrides(args.set))
+    if args.action == "merge":
+        merge(plan)
+        return 0
+    return 1 if run_bench(plan, shard=shard, jobs=args.jobs, quiet=args.quiet).failed else 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
-        {"train": _train}[args.command](args)
+        status = {"train": _train, "bench": _bench}[args.command](args) or 0
     except UserError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
-    return 0
+    return status
 
 
 if __name__ == "__main__":

@@ -1,0 +1,165 @@
+"""The comparison tables, built from whatever cell files exist.
+
+Per method: mean ± std over its done cells of AUROC (all, seen, unseen), AUPRC (all) and training
+time, with the count of done / expected cells; per normal class: AUROC (all). A cell that has not
+run is shown as missing and one that failed as failed, never dropped silently: a mean over fewer
+cells than expected is marked partial (`*`). The std is the population std (numpy's default, ddof 0),
+so one cell has std 0.
+"""
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import dataclass
+from typing import Any, Mapping, Sequence
+
+import numpy as np
+
+from angular_dino.bench.cells import DONE, FAILED, first_line
+from angular_dino.bench.spec import BenchPlan, Cell
+from angular_dino.checkpoint import save_text
+
+# column name -> path of the figure in result.json
+FIGURES = {"auroc_all": ("auroc", "all"), "auroc_seen": ("auroc", "seen"), "auroc_unseen": ("auroc", "unseen"),
+           "auprc_all": ("auprc", "all"), "train_seconds": ("train_seconds",)}
+TITLES = {"auroc_all": "AUROC all", "auroc_seen": "AUROC seen", "auroc_unseen": "AUROC unseen",
+          "auprc_all": "AUPRC all", "train_seconds": "train s"}
+PARTIAL = "*"
+
+
+def figure(result: Mapping[str, Any], path: Sequence[str]) -> float | None:
+    value: Any = result
+    for part in path:
+        value = value.get(part) if isinstance(value, Mapping) else None
+    return None if value is None else float(value)
+
+
+def mean_std(values: Sequence[float]) -> tuple[float, float] | None:
+    return (float(np.mean(values)), float(np.std(values))) if values else None
+
+
+@dataclass(frozen=True)
+class Group:
+    """The cells of one table entry (a method, or a method and a normal class) and what became of them."""
+    expected: int
+    results: tuple[Mapping[str, Any], ...]  # of the done cells
+    failed: int
+
+    @property
+    def complete(self) -> bool:
+        return len(self.results) == self.expected
+
+    def stats(self, name: str) -> tuple[float, float] | None:
+        return mean_std([v for r in self.results if (v := figure(r, FIGURES[name])) is not None])
+
+    def text(self, name: str, digits: int) -> str:
+        """`mean ± std` (`*` when partial), or why there is no number."""
+        if not self.results:
+            return "failed" if self.failed else "missing"
+        stats = self.stats(name)
+        if stats is None:
+            return "n/a"
+        spread = f" ± {stats[1]:.{digits}f}" if self.expected > 1 else ""
+        return f"{stats[0]:.{digits}f}{spread}{'' if self.complete else ' ' + PARTIAL}"
+
+    @property
+    def count_text(self) -> str:
+        return f"{len(self.results)}/{self.expected}" + (f", {self.failed} failed" if self.failed else "")
+
+
+def _group(cells: Sequence[Cell], records: Mapping[Cell, Mapping[str, Any]]) -> Group:
+    status = [records[c]["status"] if c in records else None for c in cells]
+    results = tuple(records[c]["result"] for c, s in zip(cells, status) if s == DONE)
+    return Group(len(cells), results, status.count(FAILED))
+
+
+def _class_columns(plan: BenchPlan) -> dict[str, tuple[str, int, int | None]]:
+    """Column title -> (dataset, normal class, unseen class), in the bench's order."""
+    several = len({cell.dataset for cell in plan.cells}) > 1
+    columns = {}
+    for cell in plan.cells:
+        unseen = "none" if cell.unseen_anomaly_class is None else cell.unseen_anomaly_class
+        title = f"{cell.dataset + ' ' if several else ''}c{cell.normal_class}/u{unseen}"
+        columns[title] = (cell.dataset, cell.normal_class, cell.unseen_anomaly_class)
+    return columns
+
+
+@dataclass(frozen=True)
+class Tables:
+    methods: dict[str, Group]
+    per_class: dict[str, dict[str, Group]]  # method -> column title -> group
+    failures: dict[str, str]  # cell key -> first line of its error
+
+    def markdown(self) -> str:
+        lines = ["| method | cells | " + " | ".join(TITLES.values()) + " |", "|---|---|" + "---|" * len(TITLES)]
+        for method, group in self.methods.items():
+            texts = [group.text(name, 1 if name == "train_seconds" else 4) for name in FIGURES]
+            lines.append(f"| {method} | {group.count_text} | " + " | ".join(texts) + " |")
+        columns = list(next(iter(self.per_class.values())))
+        lines += ["", "AUROC (all) per normal class (c) and unseen anomaly class (u):", "",
+                  "| method | " + " | ".join(columns) + " |", "|---|" + "---|" * len(columns)]
+        for method, groups in self.per_class.items():
+            lines.append(f"| {method} | " + " | ".join(groups[c].text("auroc_all", 4) for c in columns) + " |")
+        lines += ["", f"mean ± std (population std) over the done cells; {PARTIAL} = partial: some of the method's "
+                      "cells are missing or failed, so the mean covers only the done ones."]
+        if self.failures:
+            lines += ["", "Failed cells (the full errors are in their cell files):", ""]
+            lines += [f"- `{key}`: {error}" for key, error in self.failures.items()]
+        return "\n".join(lines) + "\n"
+
+    def methods_csv(self) -> str:
+        header = ["method", "cells_done", "cells_failed", "cells_expected", "complete"]
+        header += [f"{name}_{part}" for name in FIGURES for part in ("mean", "std")]
+        rows = []
+        for method, group in self.methods.items():
+            row = [method, len(group.results), group.failed, group.expected, group.complete]
+            for name in FIGURES:
+                stats = group.stats(name)
+                row += list(stats) if stats else ["", ""]
+            rows.append(row)
+        return _csv([header, *rows])
+
+    def per_class_csv(self) -> str:
+        columns = list(next(iter(self.per_class.values())))
+        rows = [["method", *columns]]
+        for method, groups in self.per_class.items():
+            rows.append([method, *(_csv_value(groups[c]) for c in columns)])
+        return _csv(rows)
+
+
+def _csv_value(group: Group) -> str | float:
+    """Mean AUROC (all) over the done seeds; `missing` or `failed` when there is none."""
+    if not group.results:
+        return "failed" if group.failed else "missing"
+    stats = group.stats("auroc_all")
+    return "n/a" if stats is None else stats[0]
+
+
+def _csv(rows: list[list[Any]]) -> str:
+    out = io.StringIO()
+    csv.writer(out, lineterminator="\n").writerows(rows)
+    return out.getvalue()
+
+
+def build_tables(plan: BenchPlan, records: Mapping[Cell, Mapping[str, Any]]) -> Tables:
+    columns = _class_columns(plan)
+    methods, per_class = {}, {}
+    for method in plan.methods:
+        cells = [cell for cell in plan.cells if cell.method == method]
+        methods[method] = _group(cells, records)
+        per_class[method] = {title: _group([c for c in cells if (c.dataset, c.normal_class, c.unseen_anomaly_class)
+                                            == coordinates], records)
+                             for title, coordinates in columns.items()}
+    failures = {cell.key: first_line(record.get("error")) for cell, record in records.items()
+                if record["status"] == FAILED}
+    return Tables(methods, per_class, failures)
+
+
+def write_tables(plan: BenchPlan, records: Mapping[Cell, Mapping[str, Any]]) -> str:
+    """Write table.md, table.csv and per_class.csv into the results folder; returns the markdown."""
+    tables = build_tables(plan, records)
+    markdown = f"# Bench `{plan.name}`\n\n{tables.markdown()}"
+    save_text(markdown, plan.results_dir / "table.md")
+    save_text(tables.methods_csv(), plan.results_dir / "table.csv")
+    save_text(tables.per_class_csv(), plan.results_dir / "per_class.csv")
+    return markdown

@@ -1,0 +1,306 @@
+"""`angular-dino bench`: cells on identical splits, resume, shards, failures, tables, the CLI wiring."""
+import csv
+import os
+from pathlib import Path
+
+import pytest
+import torch
+import yaml
+from conftest import DIGITS
+
+from angular_dino.bench import load_bench, merge, run_bench
+from angular_dino.bench.cells import parse_shard, read_cells, shard_cells, write_cell
+from angular_dino.bench.runner import threads_per_job
+from angular_dino.bench.spec import SPLIT_KEYS
+from angular_dino.cli import main
+from angular_dino.data.prepare import prepare_pu_data
+from angular_dino.errors import UserError
+from angular_dino.trainer import Trainer, TrainingDiverged
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def fake_result(auroc: float, seconds: float = 1.0) -> dict:
+    return {"auroc": {"all": auroc, "seen": auroc - 0.05, "unseen": auroc + 0.01},
+            "auprc": {"all": auroc - 0.1, "seen": None, "unseen": None}, "train_seconds": seconds, "wall_seconds": 2.0}
+
+
+def fake_runner(config, quiet):
+    """Stands in for train(): a result that depends on the cell, and one line per call in the run directory."""
+    run = Path(config.output_dir)
+    run.mkdir(parents=True, exist_ok=True)
+    with open(run / "calls.txt", "a") as calls:
+        calls.write(f"{os.getpid()} {config.num_threads}\n")
+    return fake_result(0.5 + config.normal_class / 100 + config.seed / 1000)
+
+
+def failing_runner(config, quiet):
+    """Class 3 has bad input, class 4 diverges, class 5 hits a bug; the others train."""
+    if config.normal_class == 3:
+        raise UserError("too few images for the PU split")
+    if config.normal_class == 4:
+        raise TrainingDiverged("the loss became nan at epoch 1, iteration 2")
+    if config.normal_class == 5:
+        raise RuntimeError("index out of range")
+    return fake_runner(config, quiet)
+
+
+def calls(plan) -> list[str]:
+    return [line for path in sorted(plan.runs_dir.rglob("calls.txt")) for line in path.read_text().splitlines()]
+
+
+def write_bench(tmp_path: Path, **keys) -> Path:
+    """A digits bench in tmp_path: angular_dino from a base config file (1 epoch) and iforest from settings."""
+    base = tmp_path / "digits.yml"
+    base.write_text(yaml.safe_dump({**DIGITS, "epochs": 1, "num_threads": 1}))
+    bench = {"name": "t", "results_dir": str(tmp_path / "results"), "runs_dir": str(tmp_path / "runs"),
+             "datasets": ["digits"], "normal_classes": [0, 3], "seeds": [0, 1],
+             "methods": {"angular_dino": {"config": str(base)}, "iforest": {"settings": {"epochs": 1}}},
+             **keys}
+    path = tmp_path / "bench.yml"
+    path.write_text(yaml.safe_dump(bench, sort_keys=False))
+    return path
+
+
+def test_cells_are_methods_by_datasets_by_classes_by_seeds_with_the_usual_unseen_class(tmp_path):
+    plan = load_bench(write_bench(tmp_path))
+    assert [c.key for c in plan.cells] == [f"{m}/digits_c{c}_u{u}_s{s}" for m in ("angular_dino", "iforest")
+                                           for c, u in ((0, 9), (3, 0)) for s in (0, 1)]
+    config = plan.configs[plan.cells[0]]
+    assert (config.method, config.epochs, config.arch, config.output_dir) == \
+        ("angular_dino", 1, "resnet_tiny", str(tmp_path / "runs" / "angular_dino" / "digits_c0_u9_s0"))
+    assert plan.cell_path(plan.cells[0]) == tmp_path / "results" / "cells" / "angular_dino" / "digits_c0_u9_s0.json"
+    fixed = load_bench(write_bench(tmp_path, unseen_class=None, seeds=[2]))
+    assert [c.key for c in fixed.cells][:2] == ["angular_dino/digits_c0_unone_s2", "angular_dino/digits_c3_unone_s2"]
+
+
+def test_every_method_trains_and_is_tested_on_the_same_split(tmp_path):
+    path = write_bench(tmp_path, settings={"n_positive": 15, "num_threads": 1},
+                       methods={"angular_dino": {"config": str(tmp_path / "digits.yml")},
+                                "pusvdd": {"settings": {"batch_size": 64, "epochs": 3}}, "iforest": None})
+    plan = load_bench(path)
+    by_split = {}
+    for cell in plan.cells:
+        config = plan.configs[cell]
+        by_split.setdefault(cell.split_name, set()).add(tuple(getattr(config, k) for k in SPLIT_KEYS))
+    assert len(by_split) == 4 and all(len(values) == 1 for values in by_split.values())
+    assert {plan.configs[c].n_positive for c in plan.cells} == {15}
+    first, second = [prepare_pu_data(plan.configs[c]) for c in plan.cells if c.split_name == "digits_c3_u0_s1"][:2]
+    assert torch.equal(first.train_images, second.train_images)
+    assert torch.equal(first.test_images, second.test_images) and torch.equal(first.test_kind, second.test_kind)
+
+
+@pytest.mark.parametrize("keys, message", [
+    ({"normal_class": [0]}, "unknown bench key `normal_class`. Did you mean `normal_classes`?"),
+    ({"methods": {}}, "methods: expected a mapping of method names"),
+    ({"methods": {"svm": {}}}, "methods.svm: unknown method 'svm'"),
+    ({"methods": {"iforest": {"setings": {}}}}, "methods.iforest: unknown key `setings`. Did you mean `settings`?"),
+    ({"seeds": ["zero"]}, "seeds: expected a non-empty list of whole numbers"),
+    ({"normal_classes": [1, 1]}, "normal_classes: lists a value twice"),
+    ({"unseen_class": "sometimes"}, "unseen_class: expected `usual`"),
+    ({"settings": {"normal_class": 2}}, "settings: `normal_class` is set by the bench key `normal_classes`"),
+    ({"methods": {"iforest": {"settings": {"n_positive": 9}}}},
+     "methods.iforest.settings: `n_positive` changes the PU split; set it in the bench's common `settings`"),
+    ({"settings": {"marign": 0.3}}, "(and 7 more cells): unknown config key `marign`. Did you mean `margin`?"),
+    ({"normal_classes": [3, 12]}, "angular_dino/digits_c12_u0_s0 (and 3 more cells): normal_class: digits has classes"),
+    ({"methods": {"angular_dino": {"config": "nowhere.yml"}}}, "config file nowhere.yml does not exist"),
+])
+def test_bad_bench_configs_name_the_problem(tmp_path, keys, message):
+    with pytest.raises(UserError, match="invalid bench configuration") as error:
+        load_bench(write_bench(tmp_path, **keys))
+    assert message in str(error.value)
+
+
+def test_split_sizes_in_a_base_file_or_set_are_refused_or_shared(tmp_path):
+    path = write_bench(tmp_path)
+    (tmp_path / "digits.yml").write_text(yaml.safe_dump({**DIGITS, "n_unlabeled_normal": 50}))
+    with pytest.raises(UserError, match=r"digits.yml\): `n_unlabeled_normal` changes the PU split"):
+        load_bench(path)
+    (tmp_path / "digits.yml").write_text(yaml.safe_dump(DIGITS))
+    plan = load_bench(path, {"n_unlabeled_normal": 50, "epochs": 1})  # --set applies to every method alike
+    assert {(plan.configs[c].n_unlabeled_normal, plan.configs[c].epochs) for c in plan.cells} == {(50, 1)}
+    with pytest.raises(UserError, match="--set: `seed` is set by the bench key `seeds`"):
+        load_bench(path, {"seed": 3})
+
+
+def test_a_second_run_trains_nothing_new(tmp_path, capsys):
+    plan = load_bench(write_bench(tmp_path))
+    first = run_bench(plan, runner=fake_runner, quiet=True)
+    assert len(first.outcomes) == 8 and not first.failed and len(calls(plan)) == 8
+    files = {p: p.read_bytes() for p in plan.cells_dir.rglob("*.json")}
+    second = run_bench(plan, runner=fake_runner, quiet=True)
+    assert second.outcomes == [] and len(calls(plan)) == 8
+    assert {p: p.read_bytes() for p in plan.cells_dir.rglob("*.json")} == files
+    assert "8 done, 0 to run" in capsys.readouterr().err
+    assert first.markdown == second.markdown
+
+
+def test_failed_cells_are_recorded_the_others_run_and_a_rerun_retries_only_them(tmp_path, capsys):
+    plan = load_bench(write_bench(tmp_path, normal_classes=[2, 3, 4, 5], seeds=[0],
+                                  methods={"iforest": {}}))
+    report = run_bench(plan, runner=failing_runner, quiet=True)
+    assert [o.cell.normal_class for o in report.failed] == [3, 4, 5] and len(calls(plan)) == 1
+    err = capsys.readouterr().err
+    assert "FAILED iforest/digits_c3_u0_s0: too few images" in err and "FAILED iforest/digits_c4_u0_s0: the loss" in err
+    records = read_cells(plan)
+    assert "RuntimeError: index out of range" in records[plan.cells[3]]["error"]  # traceback kept for a bug
+    assert "| iforest | 1/4, 3 failed | 0.5200 ± 0.0000 * |" in report.markdown
+    assert "| iforest | 0.5200 | failed | failed | failed |" in report.markdown
+    assert "- `iforest/digits_c5_u0_s0`: RuntimeError: index out of range\n" in report.markdown
+    rerun = run_bench(plan, runner=fake_runner, quiet=True)
+    assert sorted(o.cell.normal_class for o in rerun.outcomes) == [3, 4, 5] and not rerun.failed
+    assert len(calls(plan)) == 4 and "| iforest | 4/4 |" in rerun.markdown
+
+
+def test_a_cell_that_train_refuses_fails_alone_with_exit_status_1(tmp_path, capsys):
+    base = str(tmp_path / "digits.yml")
+    path = write_bench(tmp_path, normal_classes=[0], seeds=[0], methods={
+        "angular_dino": {"config": base}, "too_big": {"method": "angular_dino", "config": base,
+                                                      "settings": {"batch_size": 4096}}})
+    assert main(["bench", "--config", str(path), "--quiet"]) == 1
+    err = capsys.readouterr().err
+    assert "FAILED too_big/digits_c0_u9_s0: batch_size 4096 exceeds the" in err and "1 cells failed" in err
+    assert "| angular_dino | 1/1 |" in (tmp_path / "results" / "table.md").read_text()
+
+
+def test_cells_made_with_other_settings_are_refused(tmp_path):
+    path = write_bench(tmp_path)
+    run_bench(load_bench(path), runner=fake_runner, quiet=True)
+    with pytest.raises(UserError, match=r"was made with other settings \(epochs: 1 there, 2 now\)"):
+        run_bench(load_bench(path, {"epochs": 2}), runner=fake_runner, quiet=True)
+    with pytest.raises(UserError, match="other settings"):
+        merge(load_bench(path, {"epochs": 2}))
+    assert run_bench(load_bench(path, {"num_threads": 2}), runner=fake_runner, quiet=True).outcomes == []
+
+
+@pytest.mark.parametrize("count", [1, 2, 3, 5])
+def test_shards_cover_every_cell_exactly_once_whatever_the_yaml_order(tmp_path, count):
+    plan = load_bench(write_bench(tmp_path))
+    shards = [shard_cells(plan.cells, i, count) for i in range(1, count + 1)]
+    assert sorted(c.key for shard in shards for c in shard) == sorted(c.key for c in plan.cells)
+    reordered = load_bench(write_bench(tmp_path, normal_classes=[3, 0], seeds=[1, 0],
+                                       methods={"iforest": {"settings": {"epochs": 1}},
+                                                "angular_dino": {"config": str(tmp_path / "digits.yml")}}))
+    assert [shard_cells(reordered.cells, i, count) for i in range(1, count + 1)] == shards
+
+
+@pytest.mark.parametrize("text", ["0/2", "3/2", "a/b", "1"])
+def test_bad_shards_are_refused(text):
+    with pytest.raises(UserError, match="--shard expects i/n with 1 <= i <= n"):
+        parse_shard(text)
+
+
+def test_two_shards_run_the_whole_sweep_once(tmp_path):
+    plan = load_bench(write_bench(tmp_path))
+    ran = [o.cell for i in (1, 2) for o in run_bench(plan, shard=(i, 2), runner=fake_runner, quiet=True).outcomes]
+    assert sorted(ran, key=lambda c: c.key) == sorted(plan.cells, key=lambda c: c.key) and len(calls(plan)) == 8
+
+
+def write_results(plan, values: dict[str, list[float]]) -> None:
+    """Cell files for each method's cells in order; None leaves that cell missing."""
+    for method, aurocs in values.items():
+        cells = [c for c in plan.cells if c.method == method]
+        for cell, auroc in zip(cells, aurocs):
+            if auroc is not None:
+                write_cell(plan.cell_path(cell), cell, plan.configs[cell], result=fake_result(auroc, 10 * auroc))
+
+
+def test_table_numbers_are_the_mean_and_population_std_of_the_cells(tmp_path, capsys):
+    plan = load_bench(write_bench(tmp_path))
+    write_results(plan, {"angular_dino": [0.9, 0.8, 0.7, 0.6], "iforest": [0.5, 0.5, 0.5, 0.5]})
+    markdown = merge(plan)
+    # 0.9, 0.8, 0.7, 0.6: mean 0.75, deviations ±0.15, ±0.05 -> std sqrt((2*0.0225 + 2*0.0025) / 4) = 0.1118
+    assert ("| angular_dino | 4/4 | 0.7500 ± 0.1118 | 0.7000 ± 0.1118 | 0.7600 ± 0.1118 | 0.6500 ± 0.1118 "
+            "| 7.5 ± 1.1 |") in markdown
+    assert "| iforest | 4/4 | 0.5000 ± 0.0000 |" in markdown
+    # per class: c0/u9 has seeds 0, 1 (0.9, 0.8) -> 0.85 ± 0.05; c3/u0 (0.7, 0.6) -> 0.65 ± 0.05
+    assert "| method | c0/u9 | c3/u0 |" in markdown
+    assert "| angular_dino | 0.8500 ± 0.0500 | 0.6500 ± 0.0500 |" in markdown
+    assert markdown in capsys.readouterr().out
+    rows = list(csv.DictReader((plan.results_dir / "table.csv").open()))
+    assert rows[0]["method"] == "angular_dino" and rows[0]["complete"] == "True"
+    assert float(rows[0]["auroc_all_mean"]) == pytest.approx(0.75)
+    assert float(rows[0]["auroc_all_std"]) == pytest.approx(0.0125 ** 0.5)
+    assert float(rows[0]["train_seconds_mean"]) == pytest.approx(7.5)
+    assert (plan.results_dir / "table.md").read_text().endswith(markdown)
+
+
+def test_merge_shows_a_missing_cell_as_missing_and_the_mean_as_partial(tmp_path):
+    plan = load_bench(write_bench(tmp_path, seeds=[0]))
+    write_results(plan, {"angular_dino": [0.9, None], "iforest": [0.6, 0.7]})
+    markdown = merge(plan)
+    assert "| angular_dino | 1/2 | 0.9000 ± 0.0000 * |" in markdown
+    assert "| angular_dino | 0.9000 | missing |" in markdown and "| iforest | 0.6000 | 0.7000 |" in markdown
+    rows = {r["method"]: r for r in csv.DictReader((plan.results_dir / "table.csv").open())}
+    assert rows["angular_dino"]["complete"] == "False" and rows["angular_dino"]["cells_done"] == "1"
+    per_class = {r["method"]: r for r in csv.DictReader((plan.results_dir / "per_class.csv").open())}
+    assert per_class["angular_dino"]["c3/u0"] == "missing" and float(per_class["iforest"]["c3/u0"]) == 0.7
+
+
+def test_jobs_run_cells_in_separate_processes_with_the_threads_divided(tmp_path):
+    plan = load_bench(write_bench(tmp_path, settings={}, seeds=[0],
+                                  methods={"iforest": {}, "pusvdd": {}}))
+    report = run_bench(plan, jobs=2, runner=fake_runner, quiet=True)
+    assert len(report.outcomes) == 4 and not report.failed
+    lines = calls(plan)
+    assert len(lines) == 4 and str(os.getpid()) not in {line.split()[0] for line in lines}
+    assert {int(line.split()[1]) for line in lines} == {threads_per_job(2)}
+    assert threads_per_job(2) == max(1, len(os.sched_getaffinity(0)) // 2)
+    assert "| pusvdd | 2/2 |" in report.markdown
+
+
+def test_cli_runs_a_real_tiny_cell_skips_it_when_run_again_and_merges(tmp_path, capsys):
+    path = write_bench(tmp_path, normal_classes=[0], seeds=[0],
+                       methods={"angular_dino": {"config": str(tmp_path / "digits.yml")}})
+    assert main(["bench", "--config", str(path), "--quiet"]) == 0
+    out = capsys.readouterr().out
+    record = read_cells(load_bench(path))
+    (result,) = [r["result"] for r in record.values()]
+    assert f"| angular_dino | 1/1 | {result['auroc']['all']:.4f} |" in out
+    assert (tmp_path / "runs" / "angular_dino" / "digits_c0_u9_s0" / "result.json").is_file()
+    assert main(["bench", "--config", str(path), "--quiet"]) == 0
+    assert "1 done, 0 to run" in capsys.readouterr().err
+    assert main(["bench", "merge", "--config", str(path)]) == 0
+    assert f"{result['auroc']['all']:.4f}" in capsys.readouterr().out
+
+
+def test_cli_bad_bench_input_exits_2_and_writes_nothing(tmp_path, capsys):
+    path = write_bench(tmp_path, seeds="several")
+    assert main(["bench", "--config", str(path)]) == 2
+    assert "seeds: expected a non-empty list" in capsys.readouterr().err
+    assert main(["bench", "merge", "--config", str(write_bench(tmp_path)), "--jobs", "2"]) == 2
+    assert main(["bench", "--config", str(path), "--shard", "2/1"]) == 2
+    assert not (tmp_path / "results").exists() and not (tmp_path / "runs").exists()
+
+
+def test_an_interrupted_cell_resumes_through_train(tmp_path, monkeypatch, capsys):
+    path = write_bench(tmp_path, normal_classes=[0], seeds=[0],
+                       methods={"angular_dino": {"config": str(tmp_path / "digits.yml")}})
+    plan = load_bench(path, {"epochs": 2})
+    real_epoch = Trainer.train_epoch
+
+    def stop_in_second_epoch(self, on_step):
+        if self.epoch == 1:
+            raise KeyboardInterrupt
+        return real_epoch(self, on_step)
+
+    monkeypatch.setattr(Trainer, "train_epoch", stop_in_second_epoch)
+    with pytest.raises(KeyboardInterrupt):
+        run_bench(plan, quiet=True)
+    assert read_cells(plan) == {}  # not finished: no cell file
+    monkeypatch.setattr(Trainer, "train_epoch", real_epoch)
+    report = run_bench(plan, quiet=True)
+    assert f"resuming {plan.configs[plan.cells[0]].output_dir} after epoch 1" in capsys.readouterr().err
+    assert not report.failed and read_cells(plan)[plan.cells[0]]["result"]["epochs"] == 2
+
+
+def test_the_committed_fashion_mnist_bench_is_the_documented_sweep(monkeypatch):
+    monkeypatch.chdir(ROOT)  # its paths are relative to the repository root
+    plan = load_bench("configs/bench_fashion_mnist.yml")
+    assert plan.methods == ("angular_dino", "pusvdd", "puae", "iforest", "deepsad", "deepsvdd", "ae")
+    assert {(c.normal_class, c.unseen_anomaly_class, c.seed) for c in plan.cells} == \
+        {(0, 9, 0)} | {(c, 0, 0) for c in range(1, 10)}
+    assert len(plan.cells) == 70 and plan.results_dir == Path("benchmarks/results/fashion_mnist")
+    angular = plan.configs[plan.cells[0]]
+    assert (angular.arch, angular.epochs, angular.dataset) == ("resnet_tiny", 40, "fashion_mnist")
+    assert len({tuple(getattr(plan.configs[c], k) for k in SPLIT_KEYS) for c in plan.cells}) == 10
