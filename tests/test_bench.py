@@ -249,6 +249,12 @@ def test_jobs_run_cells_in_separate_processes_with_the_threads_divided(tmp_path)
     assert "| pusvdd | 2/2 |" in report.markdown
 
 
+def test_a_single_pending_cell_gets_every_core_whatever_jobs_says(tmp_path):
+    plan = load_bench(write_bench(tmp_path, settings={}, normal_classes=[0], seeds=[0], methods={"iforest": {}}))
+    run_bench(plan, jobs=4, runner=fake_runner, quiet=True)
+    assert calls(plan) == [f"{os.getpid()} {threads_per_job(1)}"]  # in this process: nothing to share
+
+
 def test_cli_runs_a_real_tiny_cell_skips_it_when_run_again_and_merges(tmp_path, capsys):
     path = write_bench(tmp_path, normal_classes=[0], seeds=[0],
                        methods={"angular_dino": {"config": str(tmp_path / "digits.yml")}})

@@ -15,7 +15,7 @@ from concurrent.futures import ProcessPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 from tqdm import tqdm
 
@@ -92,6 +92,7 @@ def run_bench(plan: BenchPlan, *, shard: tuple[int, int] = (1, 1), jobs: int = 1
     pending = [cell for cell in mine if records.get(cell, {}).get("status") != DONE]
     print(f"bench {plan.name}: {len(plan.cells)} cells; shard {shard[0]}/{shard[1]} has {len(mine)}, "
           f"{len(mine) - len(pending)} done, {len(pending)} to run", file=sys.stderr)
+    jobs = min(jobs, max(1, len(pending)))  # fewer cells than jobs: the cores go to the cells there are
     threads = threads_per_job(jobs)
     work = [(cell, dataclasses.replace(plan.configs[cell], num_threads=plan.configs[cell].num_threads or threads),
              plan.cell_path(cell)) for cell in pending]
@@ -109,7 +110,7 @@ def run_bench(plan: BenchPlan, *, shard: tuple[int, int] = (1, 1), jobs: int = 1
     return report
 
 
-def _run_all(work: list[tuple[Cell, Config, Path]], jobs: int, quiet: bool, runner: CellRunner):
+def _run_all(work: list[tuple[Cell, Config, Path]], jobs: int, quiet: bool, runner: CellRunner) -> Iterator[Outcome]:
     """Outcomes in the order the cells finish: in this process, or in `jobs` spawned processes."""
     if jobs == 1:
         for cell, config, path in work:
