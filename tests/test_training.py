@@ -25,7 +25,6 @@ def untrained_auroc(config) -> float:
 def test_training_learns_well_above_the_untrained_model(trained_digits):
     config, result = trained_digits
     baseline = untrained_auroc(config)
-    assert result["train_seconds"] < 60
     assert result["auroc"]["all"] > 0.9 and result["auroc"]["seen"] > 0.85 and result["auroc"]["unseen"] > 0.85
     assert result["auroc"]["all"] > baseline + 0.15, (result["auroc"], baseline)
 
