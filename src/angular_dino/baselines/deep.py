@@ -1,0 +1,194 @@
+"""The deep baselines of METHOD §10, one small class each on a shared `DeepBaseline`.
+
+Three families share the engine (`engine.train_best_epoch`):
+- `ae`: an autoencoder, s = mean squared reconstruction error (AE, ABC, PUAE);
+- `svdd`: first pre-trained as an autoencoder (bias-free, non-affine batch norm) for as many epochs as
+  the main training, then the encoder alone, s = distance of the code to the centre c = mean code of
+  the unlabeled training images, entries with |c_j| < 0.1 pushed to ±0.1 (DeepSVDD, DeepSAD, LOE,
+  SOEL, PUSVDD);
+- `classifier`: the encoder plus a linear output, s = logit (nnPU).
+Base choices where the Deep PU paper is not explicit, to the best of our knowledge of it: ABC is
+autoencoder-based by definition (Yamanaka et al.); DeepSAD is SVDD-based by definition; LOE and SOEL
+use the SVDD base with Deep SAD's inverse distance as the anomaly loss. AE, DeepSVDD and LOE are
+unsupervised: they train on the unlabeled images only (the labeled anomalies still serve the
+threshold). Anomaly score: 1 − e^{−s} (ae, svdd), σ(s) (classifier).
+"""
+from __future__ import annotations
+
+from abc import abstractmethod
+from typing import Any, ClassVar
+
+import numpy as np
+import torch
+from torch import nn
+
+from angular_dino.baselines import losses
+from angular_dino.baselines.common import BaselineSettings, fitted_threshold, model_input, split_for_fit
+from angular_dino.baselines.engine import (EpochCallback, LabeledImages, Optimisation, outputs,
+                                           train_best_epoch)
+from angular_dino.baselines.networks import CODE_DIM, CentreDistance, Classifier, ConvEncoder, ReconstructionError
+from angular_dino.detector import BaseDetector
+from angular_dino.errors import UserError
+from angular_dino.trainer import resolve_device
+
+CENTRE_EPS = 0.1  # centre entries smaller in magnitude are pushed to ±0.1 (Ruff et al.'s trivial-solution guard)
+
+
+def svdd_centre(encoder: nn.Module, images: torch.Tensor, bf16: bool) -> torch.Tensor:
+    """Mean code of `images`, each entry at least CENTRE_EPS in magnitude (0 goes to +CENTRE_EPS)."""
+    centre = outputs(encoder, images, bf16).mean(0)
+    pushed = torch.where(centre < 0, -CENTRE_EPS, CENTRE_EPS).to(centre)
+    return torch.where(centre.abs() < CENTRE_EPS, pushed, centre)
+
+
+class DeepBaseline(BaseDetector):
+    """fit / decision_function / save for the conv baselines; subclasses name the family and the loss."""
+
+    family: ClassVar[str]  # "ae", "svdd" or "classifier"
+    uses_positives: ClassVar[bool] = True  # False: trains on the unlabeled images only
+
+    def __init__(self, **settings: Any) -> None:
+        self.settings = BaselineSettings(**settings)
+
+    @abstractmethod
+    def loss(self, s: torch.Tensor, is_positive: torch.Tensor) -> torch.Tensor:
+        """This method's training loss on per-sample outputs (see `baselines.losses`)."""
+
+    def _network(self) -> nn.Module:
+        """The untrained network whose output is `s` (the SVDD centre is set after pre-training)."""
+        size = self.settings.image_size
+        if self.family == "ae":
+            return ReconstructionError(size)
+        if self.family == "classifier":
+            return Classifier(size)
+        return CentreDistance(ConvEncoder(size, svdd=True), torch.zeros(CODE_DIM))
+
+    def fit(self, X: Any, y: Any, *, validation: tuple[Any, Any] | None = None,
+            on_epoch: EpochCallback | None = None) -> "DeepBaseline":
+        """Train on images X with PU labels y; `validation` = (images, PU labels) picks the best epoch
+        (default: `val_fraction` of U and of P held out of X); `on_epoch` receives each epoch's record."""
+        settings = self.settings
+        device = resolve_device(settings.device)
+        train_images, train_is_positive, val_images, val_is_positive = split_for_fit(X, y, validation, settings)
+        train_keep = torch.ones_like(train_is_positive) if self.uses_positives else ~train_is_positive
+        val_keep = torch.ones_like(val_is_positive) if self.uses_positives else ~val_is_positive
+        train = LabeledImages(model_input(train_images[train_keep], settings.image_size, device),
+                              train_is_positive[train_keep].to(device))
+        val = LabeledImages(model_input(val_images[val_keep], settings.image_size, device),
+                            val_is_positive[val_keep].to(device))
+        optimisation = Optimisation(settings.epochs, settings.lr, settings.weight_decay, settings.batch_size,
+                                    settings.bf16)
+        generator = torch.Generator().manual_seed(settings.seed)
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(settings.seed)
+            pretrain_network = ReconstructionError(settings.image_size, svdd=True) if self.family == "svdd" else None
+            network = self._network().to(device, memory_format=torch.channels_last)
+        self.history_: list[dict[str, Any]] = []
+        if pretrain_network is not None:
+            pretrain_network.to(device, memory_format=torch.channels_last)
+            self.history_ += train_best_epoch(pretrain_network, losses.reconstruction_loss, train, val,
+                                              optimisation, generator, "pretrain", on_epoch)
+            network.encoder.load_state_dict(pretrain_network.encoder.state_dict())
+            network.centre.copy_(svdd_centre(network.encoder, train.images[~train.is_positive], settings.bf16))
+        self.history_ += train_best_epoch(network, self.loss, train, val, optimisation, generator, "train", on_epoch)
+        self.network_ = network
+        self.threshold_ = fitted_threshold(self.decision_function, settings, train_images, train_is_positive,
+                                           val_images, val_is_positive)
+        return self
+
+    def decision_function(self, X: Any) -> np.ndarray:
+        """Anomaly scores: 1 − e^{−s} (autoencoder and SVDD families) or σ(logit) (classifier)."""
+        if not hasattr(self, "network_"):  # threshold_ is set after the network, from these very scores
+            raise UserError(f"this {type(self).__name__} is not fitted yet; call fit(X, y) first")
+        device = next(self.network_.parameters()).device
+        s = outputs(self.network_, model_input(X, self.settings.image_size, device), self.settings.bf16).double().cpu()
+        return (torch.sigmoid(s) if self.family == "classifier" else -torch.expm1(-s)).numpy()
+
+    def _fitted_state(self) -> dict[str, Any]:
+        return {"network": {k: v.detach().cpu() for k, v in self.network_.state_dict().items()}}
+
+    @classmethod
+    def _from_fitted_state(cls, config: dict[str, Any], state: dict[str, Any]) -> "DeepBaseline":
+        detector = cls(**config)
+        network = detector._network()
+        network.load_state_dict(state["network"])
+        detector.network_ = network.eval()
+        return detector
+
+    def _config_dict(self) -> dict[str, Any]:
+        return self.settings.to_dict()
+
+
+class AE(DeepBaseline):
+    method = "ae"
+    family = "ae"
+    uses_positives = False
+
+    def loss(self, s: torch.Tensor, is_positive: torch.Tensor) -> torch.Tensor:
+        return losses.reconstruction_loss(s, is_positive)
+
+
+class DeepSVDD(DeepBaseline):
+    method = "deepsvdd"
+    family = "svdd"
+    uses_positives = False
+
+    def loss(self, s: torch.Tensor, is_positive: torch.Tensor) -> torch.Tensor:
+        return losses.deepsvdd_loss(s, is_positive)
+
+
+class DeepSAD(DeepBaseline):
+    method = "deepsad"
+    family = "svdd"
+
+    def loss(self, s: torch.Tensor, is_positive: torch.Tensor) -> torch.Tensor:
+        return losses.deepsad_loss(s, is_positive, self.settings.deepsad_eta)
+
+
+class ABC(DeepBaseline):
+    method = "abc"
+    family = "ae"
+
+    def loss(self, s: torch.Tensor, is_positive: torch.Tensor) -> torch.Tensor:
+        return losses.abc_loss(s, is_positive)
+
+
+class LOE(DeepBaseline):
+    method = "loe"
+    family = "svdd"
+    uses_positives = False
+
+    def loss(self, s: torch.Tensor, is_positive: torch.Tensor) -> torch.Tensor:
+        return losses.loe_loss(s, is_positive, self.settings.alpha, self.settings.loe_mode)
+
+
+class SOEL(DeepBaseline):
+    method = "soel"
+    family = "svdd"
+
+    def loss(self, s: torch.Tensor, is_positive: torch.Tensor) -> torch.Tensor:
+        return losses.soel_loss(s, is_positive, self.settings.alpha, self.settings.loe_mode)
+
+
+class NNPU(DeepBaseline):
+    method = "pu"
+    family = "classifier"
+
+    def loss(self, s: torch.Tensor, is_positive: torch.Tensor) -> torch.Tensor:
+        return losses.nnpu_loss(s, is_positive, self.settings.alpha)
+
+
+class PUAE(DeepBaseline):
+    method = "puae"
+    family = "ae"
+
+    def loss(self, s: torch.Tensor, is_positive: torch.Tensor) -> torch.Tensor:
+        return losses.puae_loss(s, is_positive, self.settings.alpha)
+
+
+class PUSVDD(DeepBaseline):
+    method = "pusvdd"
+    family = "svdd"
+
+    def loss(self, s: torch.Tensor, is_positive: torch.Tensor) -> torch.Tensor:
+        return losses.pusvdd_loss(s, is_positive, self.settings.alpha)
