@@ -42,10 +42,10 @@ def test_loe_treats_the_alpha_share_with_the_highest_score_as_anomalies():
 def test_soel_adds_labeled_anomalies_to_loe_on_the_unlabeled_part():
     # unlabeled s = 0.5, 1, 4; alpha 0.4 exposes 3 - int(3 * 0.6) = 2 of them (s = 1 and 4)
     unlabeled = S[~POS]
-    expected_loe = float(losses.loe_loss(unlabeled, torch.zeros(3, dtype=torch.bool), 0.4, "hard"))
+    expected_loe = losses.loe_loss(unlabeled, torch.zeros(3, dtype=torch.bool), 0.4, "hard")
     assert losses.latent_outlier_mask(unlabeled, 0.4).tolist() == [False, True, True]
     assert close(expected_loe, (0.25 + 1 / (1 + losses.EPS) + 1 / (16 + losses.EPS)) / 3)
-    assert close(losses.soel_loss(S, POS, 0.4, "hard"), 1 / (4 + losses.EPS) + expected_loe)
+    assert close(losses.soel_loss(S, POS, 0.4, "hard"), 1 / (4 + losses.EPS) + float(expected_loe))
 
 
 def test_puae_risk_by_hand():

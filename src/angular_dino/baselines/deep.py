@@ -15,8 +15,7 @@ threshold). Anomaly score: 1 − e^{−s} (ae, svdd), σ(s) (classifier).
 """
 from __future__ import annotations
 
-from abc import abstractmethod
-from typing import Any, ClassVar
+from typing import Any, Callable, ClassVar
 
 import numpy as np
 import torch
@@ -41,18 +40,25 @@ def svdd_centre(encoder: nn.Module, images: torch.Tensor, bf16: bool) -> torch.T
     return torch.where(centre.abs() < CENTRE_EPS, pushed, centre)
 
 
+def _placed(network: nn.Module, device: torch.device) -> nn.Module:
+    """On `device`, channels-last: the layout of training, so that a loaded model gives identical scores."""
+    return network.to(device, memory_format=torch.channels_last)
+
+
 class DeepBaseline(BaseDetector):
     """fit / decision_function / save for the conv baselines; subclasses name the family and the loss."""
 
     family: ClassVar[str]  # "ae", "svdd" or "classifier"
     uses_positives: ClassVar[bool] = True  # False: trains on the unlabeled images only
+    objective: ClassVar[Callable[..., torch.Tensor]]  # a loss of `baselines.losses`: (s, is_positive, *options)
+    options: ClassVar[tuple[str, ...]] = ()  # settings passed to `objective` after (s, is_positive)
 
     def __init__(self, **settings: Any) -> None:
         self.settings = BaselineSettings(**settings)
 
-    @abstractmethod
     def loss(self, s: torch.Tensor, is_positive: torch.Tensor) -> torch.Tensor:
-        """This method's training loss on per-sample outputs (see `baselines.losses`)."""
+        """This method's `objective` with its `options` taken from the settings."""
+        return self.objective(s, is_positive, *(getattr(self.settings, name) for name in self.options))
 
     def _network(self) -> nn.Module:
         """The untrained network whose output is `s` (the SVDD centre is set after pre-training)."""
@@ -82,10 +88,10 @@ class DeepBaseline(BaseDetector):
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(settings.seed)
             pretrain_network = ReconstructionError(settings.image_size, svdd=True) if self.family == "svdd" else None
-            network = self._network().to(device, memory_format=torch.channels_last)
+            network = _placed(self._network(), device)
         self.history_: list[dict[str, Any]] = []
         if pretrain_network is not None:
-            pretrain_network.to(device, memory_format=torch.channels_last)
+            _placed(pretrain_network, device)
             self.history_ += train_best_epoch(pretrain_network, losses.reconstruction_loss, train, val,
                                               optimisation, generator, "pretrain", on_epoch)
             network.encoder.load_state_dict(pretrain_network.encoder.state_dict())
@@ -112,7 +118,7 @@ class DeepBaseline(BaseDetector):
         detector = cls(**config)
         network = detector._network()
         network.load_state_dict(state["network"])
-        detector.network_ = network.eval()
+        detector.network_ = _placed(network, torch.device("cpu")).eval()
         return detector
 
     def _config_dict(self) -> dict[str, Any]:
@@ -120,75 +126,37 @@ class DeepBaseline(BaseDetector):
 
 
 class AE(DeepBaseline):
-    method = "ae"
-    family = "ae"
-    uses_positives = False
-
-    def loss(self, s: torch.Tensor, is_positive: torch.Tensor) -> torch.Tensor:
-        return losses.reconstruction_loss(s, is_positive)
+    method, family, uses_positives, objective = "ae", "ae", False, staticmethod(losses.reconstruction_loss)
 
 
 class DeepSVDD(DeepBaseline):
-    method = "deepsvdd"
-    family = "svdd"
-    uses_positives = False
-
-    def loss(self, s: torch.Tensor, is_positive: torch.Tensor) -> torch.Tensor:
-        return losses.deepsvdd_loss(s, is_positive)
+    method, family, uses_positives, objective = "deepsvdd", "svdd", False, staticmethod(losses.deepsvdd_loss)
 
 
 class DeepSAD(DeepBaseline):
-    method = "deepsad"
-    family = "svdd"
-
-    def loss(self, s: torch.Tensor, is_positive: torch.Tensor) -> torch.Tensor:
-        return losses.deepsad_loss(s, is_positive, self.settings.deepsad_eta)
+    method, family, objective, options = "deepsad", "svdd", staticmethod(losses.deepsad_loss), ("deepsad_eta",)
 
 
 class ABC(DeepBaseline):
-    method = "abc"
-    family = "ae"
-
-    def loss(self, s: torch.Tensor, is_positive: torch.Tensor) -> torch.Tensor:
-        return losses.abc_loss(s, is_positive)
+    method, family, objective = "abc", "ae", staticmethod(losses.abc_loss)
 
 
 class LOE(DeepBaseline):
-    method = "loe"
-    family = "svdd"
-    uses_positives = False
-
-    def loss(self, s: torch.Tensor, is_positive: torch.Tensor) -> torch.Tensor:
-        return losses.loe_loss(s, is_positive, self.settings.alpha, self.settings.loe_mode)
+    method, family, uses_positives = "loe", "svdd", False
+    objective, options = staticmethod(losses.loe_loss), ("alpha", "loe_mode")
 
 
 class SOEL(DeepBaseline):
-    method = "soel"
-    family = "svdd"
-
-    def loss(self, s: torch.Tensor, is_positive: torch.Tensor) -> torch.Tensor:
-        return losses.soel_loss(s, is_positive, self.settings.alpha, self.settings.loe_mode)
+    method, family, objective, options = "soel", "svdd", staticmethod(losses.soel_loss), ("alpha", "loe_mode")
 
 
 class NNPU(DeepBaseline):
-    method = "pu"
-    family = "classifier"
-
-    def loss(self, s: torch.Tensor, is_positive: torch.Tensor) -> torch.Tensor:
-        return losses.nnpu_loss(s, is_positive, self.settings.alpha)
+    method, family, objective, options = "pu", "classifier", staticmethod(losses.nnpu_loss), ("alpha",)
 
 
 class PUAE(DeepBaseline):
-    method = "puae"
-    family = "ae"
-
-    def loss(self, s: torch.Tensor, is_positive: torch.Tensor) -> torch.Tensor:
-        return losses.puae_loss(s, is_positive, self.settings.alpha)
+    method, family, objective, options = "puae", "ae", staticmethod(losses.puae_loss), ("alpha",)
 
 
 class PUSVDD(DeepBaseline):
-    method = "pusvdd"
-    family = "svdd"
-
-    def loss(self, s: torch.Tensor, is_positive: torch.Tensor) -> torch.Tensor:
-        return losses.pusvdd_loss(s, is_positive, self.settings.alpha)
+    method, family, objective, options = "pusvdd", "svdd", staticmethod(losses.pusvdd_loss), ("alpha",)

@@ -23,9 +23,8 @@ from angular_dino.trainer import resolve_device
 
 
 def build_baseline(config: Config) -> BaseDetector:
-    """The unfitted detector of `config.method` with the config's baseline settings."""
-    import angular_dino.baselines  # noqa: F401  (registers the baseline classes)
-
+    """The unfitted detector of `config.method` with the config's baseline settings (this package's
+    `__init__` has registered every baseline class by the time this module runs)."""
     return REGISTRY[config.method](**BaselineSettings.from_config(config).to_dict())
 
 
