@@ -68,6 +68,17 @@ def test_save_and_load_give_identical_scores(method, fitted, digits_split, tmp_p
     np.testing.assert_array_equal(loaded.predict(digits_split.test_images), detector.predict(digits_split.test_images))
 
 
+def test_bf16_precision_learns_and_reloads_identically(digits_split, tmp_path):
+    detector = REGISTRY["puae"](**FAST, bf16=True).fit(
+        digits_split.train_images, digits_split.train_is_positive,
+        validation=(digits_split.val_images, digits_split.val_is_positive))
+    scores = detector.decision_function(digits_split.test_images)
+    assert detection_metrics(torch.from_numpy(scores), digits_split.test_kind)["auroc"]["all"] > 0.7
+    detector.save(tmp_path / "model.pt")
+    np.testing.assert_array_equal(load_detector(tmp_path / "model.pt").decision_function(digits_split.test_images),
+                                  scores)
+
+
 def test_fit_without_a_validation_part_holds_one_out(digits_split):
     detector = REGISTRY["puae"](**{**FAST, "epochs": 1}).fit(digits_split.train_images,
                                                              digits_split.train_is_positive.numpy())

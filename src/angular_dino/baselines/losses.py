@@ -44,12 +44,13 @@ def deepsvdd_loss(s: torch.Tensor, is_positive: torch.Tensor) -> torch.Tensor:
 
 
 def deepsad_loss(s: torch.Tensor, is_positive: torch.Tensor, eta: float = 1.0) -> torch.Tensor:
-    """Deep SAD (Ruff et al., ICLR 2020): mean over the batch of s² (unlabeled) and η/(s² + ε) (labeled anomalies)."""
+    """Deep SAD (Ruff et al., ICLR 2020): batch mean of s² (unlabeled) and η/(s² + ε) (labeled anomalies)."""
     return torch.where(is_positive, eta * svdd_anomaly_loss(s), svdd_normal_loss(s)).mean()
 
 
 def abc_loss(s: torch.Tensor, is_positive: torch.Tensor) -> torch.Tensor:
-    """ABC, autoencoding binary classifier (Yamanaka et al., AAAI 2019): mean of s (unlabeled) and −log(1 − e^{−s}) (labeled anomalies)."""
+    """ABC, autoencoding binary classifier (Yamanaka et al., AAAI 2019): batch mean of s (unlabeled) and
+    −log(1 − e^{−s}) (labeled anomalies)."""
     return torch.where(is_positive, ae_anomaly_loss(s), s).mean()
 
 
@@ -106,7 +107,7 @@ def _pu_risk(neg: torch.Tensor, pos: torch.Tensor, is_positive: torch.Tensor, al
 
 
 def puae_loss(s: torch.Tensor, is_positive: torch.Tensor, alpha: float = 0.1) -> torch.Tensor:
-    """PUAE (Takahashi et al., Deep PU anomaly detection, 2024): ℓ⁻ = s, ℓ⁺ = −log(1 − e^{−s}), loss R_P + |R_N|."""
+    """PUAE (Takahashi et al., Deep PU anomaly detection, 2024): ℓ⁻ = s, ℓ⁺ = −log(1 − e^{−s}), R_P + |R_N|."""
     return _pu_risk(s, ae_anomaly_loss(s), is_positive, alpha)
 
 

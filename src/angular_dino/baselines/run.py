@@ -35,7 +35,8 @@ def epochs_to_run(config: Config, detector: BaseDetector) -> int:
 
 
 def split_sizes(data: PUData) -> dict[str, dict[str, int]]:
-    return {"n_train": {"unlabeled": int((~data.train_is_positive).sum()), "positive": int(data.train_is_positive.sum())},
+    return {"n_train": {"unlabeled": int((~data.train_is_positive).sum()),
+                        "positive": int(data.train_is_positive.sum())},
             "n_test": {"normal": int((data.test_kind == 0).sum()), "seen": int((data.test_kind == 1).sum()),
                        "unseen": int((data.test_kind == 2).sum())}}
 
