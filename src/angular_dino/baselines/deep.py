@@ -76,31 +76,31 @@ class DeepBaseline(BaseDetector):
         settings = self.settings
         device = resolve_device(settings.device)
         train_images, train_is_positive, val_images, val_is_positive = split_for_fit(X, y, validation, settings)
-        train_keep = torch.ones_like(train_is_positive) if self.uses_positives else ~train_is_positive
-        val_keep = torch.ones_like(val_is_positive) if self.uses_positives else ~val_is_positive
-        train = LabeledImages(model_input(train_images[train_keep], settings.image_size, device),
-                              train_is_positive[train_keep].to(device))
-        val = LabeledImages(model_input(val_images[val_keep], settings.image_size, device),
-                            val_is_positive[val_keep].to(device))
+        train = self._training_part(train_images, train_is_positive, device)
+        val = self._training_part(val_images, val_is_positive, device)
         optimisation = Optimisation(settings.epochs, settings.lr, settings.weight_decay, settings.batch_size,
                                     settings.bf16)
         generator = torch.Generator().manual_seed(settings.seed)
-        with torch.random.fork_rng(devices=[]):
+        with torch.random.fork_rng(devices=[]):  # seeded initialisation without touching the caller's RNG
             torch.manual_seed(settings.seed)
-            pretrain_network = ReconstructionError(settings.image_size, svdd=True) if self.family == "svdd" else None
+            autoencoder = _placed(ReconstructionError(settings.image_size, svdd=True), device)
             network = _placed(self._network(), device)
         self.history_: list[dict[str, Any]] = []
-        if pretrain_network is not None:
-            _placed(pretrain_network, device)
-            self.history_ += train_best_epoch(pretrain_network, losses.reconstruction_loss, train, val,
-                                              optimisation, generator, "pretrain", on_epoch)
-            network.encoder.load_state_dict(pretrain_network.encoder.state_dict())
+        if self.family == "svdd":
+            self.history_ += train_best_epoch(autoencoder, losses.reconstruction_loss, train, val, optimisation,
+                                              generator, "pretrain", on_epoch)
+            network.encoder.load_state_dict(autoencoder.encoder.state_dict())
             network.centre.copy_(svdd_centre(network.encoder, train.images[~train.is_positive], settings.bf16))
         self.history_ += train_best_epoch(network, self.loss, train, val, optimisation, generator, "train", on_epoch)
         self.network_ = network
         self.threshold_ = fitted_threshold(self.decision_function, settings, train_images, train_is_positive,
                                            val_images, val_is_positive)
         return self
+
+    def _training_part(self, images: torch.Tensor, is_positive: torch.Tensor, device: torch.device) -> LabeledImages:
+        """Network-ready images on the device; unsupervised methods keep the unlabeled ones only."""
+        keep = torch.ones_like(is_positive) if self.uses_positives else ~is_positive
+        return LabeledImages(model_input(images[keep], self.settings.image_size, device), is_positive[keep].to(device))
 
     def decision_function(self, X: Any) -> np.ndarray:
         """Anomaly scores: 1 − e^{−s} (autoencoder and SVDD families) or σ(logit) (classifier)."""
