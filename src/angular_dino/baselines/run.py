@@ -16,6 +16,7 @@ from tqdm import tqdm
 from angular_dino.baselines.common import BaselineSettings
 from angular_dino.config import Config
 from angular_dino.data.prepare import PUData, prepare_pu_data
+from angular_dino.data.pu_split import NORMAL, SEEN, UNSEEN
 from angular_dino.detector import REGISTRY, BaseDetector
 from angular_dino.metrics import detection_metrics, pu_auroc
 from angular_dino.run_dir import RunDirectory
@@ -35,10 +36,11 @@ def epochs_to_run(config: Config, detector: BaseDetector) -> int:
 
 
 def split_sizes(data: PUData) -> dict[str, dict[str, int]]:
+    """The `n_train` and `n_test` fields of result.json."""
     return {"n_train": {"unlabeled": int((~data.train_is_positive).sum()),
                         "positive": int(data.train_is_positive.sum())},
-            "n_test": {"normal": int((data.test_kind == 0).sum()), "seen": int((data.test_kind == 1).sum()),
-                       "unseen": int((data.test_kind == 2).sum())}}
+            "n_test": {"normal": int((data.test_kind == NORMAL).sum()), "seen": int((data.test_kind == SEEN).sum()),
+                       "unseen": int((data.test_kind == UNSEEN).sum())}}
 
 
 def train_baseline(config: Config, run: RunDirectory, *, started: float, quiet: bool = False) -> dict[str, Any]:
