@@ -142,6 +142,24 @@ class Config:
                                                        "prototypes frozen.", low=0.0, high=1.0)
 
     # --- baselines (METHOD §10) -----------------------------------------------------------------
+    baseline_epochs: int = setting(100, "Training epochs of the deep baselines (the SVDD family pre-trains an "
+                                        "autoencoder for as many first).", low=1)
+    baseline_lr: float = setting(1e-4, "Adam learning rate of the deep baselines.", low=0.0, open_low=True)
+    baseline_weight_decay: float = setting(1e-3, "Adam weight decay of the deep baselines.", low=0.0)
+    baseline_batch_size: int = setting(128, "Batch size of the deep baselines.", low=1)
+    baseline_image_size: int = setting(32, "Side the baselines resize images to (a multiple of 8; grayscale is "
+                                           "repeated to 3 channels, values in [0, 1]).", low=8)
+    baseline_precision: str = setting("fp32", "Arithmetic of the deep baselines' networks: `fp32` (as published) or "
+                                              "`bf16` (bfloat16 autocast: faster on CPUs with AMX/AVX-512-BF16 and "
+                                              "on GPUs; scores and losses stay float32).", choices=("fp32", "bf16"))
+    alpha: float = setting(0.1, "Assumed anomaly share of U for `pu` (class prior), `puae`, `pusvdd`, `loe`, `soel`.",
+                           low=0.0, high=1.0, open_low=True)
+    deepsad_eta: float = setting(1.0, "Weight of the labeled anomalies in the DeepSAD loss.", low=0.0)
+    loe_mode: str = setting("soft", "Latent outlier exposure in `loe` and `soel`: `soft` (0.5 normal + 0.5 "
+                                    "anomaly loss) or `hard` (anomaly loss).", choices=("soft", "hard"))
+    iforest_trees: int = setting(100, "Trees of the IsolationForest baseline.", low=1)
+    iforest_max_samples: int = setting(256, "Images drawn to grow each IsolationForest tree (at most all of U).",
+                                       low=2)
 
     def to_dict(self) -> dict[str, Any]:
         """Plain YAML-ready values (tuples as lists)."""

@@ -55,6 +55,8 @@ def as_images(X: Any) -> torch.Tensor:
 def as_pu_labels(y: Any, n: int) -> torch.Tensor:
     """PU labels as a bool tensor (True = labeled anomaly); both kinds must be present."""
     labels = torch.as_tensor(np.asarray(y)).reshape(-1)
+    if labels.dtype == torch.bool:  # torch.isin has no bool kernel
+        labels = labels.long()
     if len(labels) != n:
         raise UserError(f"y has {len(labels)} labels for {n} images")
     if not torch.isin(labels, torch.tensor([0, 1], dtype=labels.dtype)).all():
@@ -122,8 +124,14 @@ class BaseDetector(ABC):
         return detector
 
 
+def _register_known_methods() -> None:
+    """Import the modules that define detectors, so that REGISTRY knows every method a file may hold."""
+    import angular_dino.baselines  # noqa: F401
+
+
 def load_detector(path: str | Path) -> BaseDetector:
     """Any saved detector, whatever its method."""
+    _register_known_methods()
     content = load_torch(Path(path), DETECTOR_FORMAT)
     method = content.get("method")
     if method not in REGISTRY:

@@ -61,9 +61,11 @@ def summary_table(result: dict[str, Any]) -> str:
     for metric in ("auroc", "auprc"):
         values = result[metric]
         lines.append(f"{metric.upper():8}{cell(values['all']):>8}{cell(values['seen']):>8}{cell(values['unseen']):>8}")
-    lines.append(f"train {result['train_seconds']:.0f} s, total {result['wall_seconds']:.0f} s; "
-                 f"normal prototypes {result['prototypes']['normal']}, "
-                 f"anomaly prototypes {result['prototypes']['anomaly']}")
+    timing = f"train {result['train_seconds']:.0f} s, total {result['wall_seconds']:.0f} s"
+    if "prototypes" in result:  # baselines have none
+        timing += (f"; normal prototypes {result['prototypes']['normal']}, "
+                   f"anomaly prototypes {result['prototypes']['anomaly']}")
+    lines.append(timing)
     return "\n".join(lines)
 
 
@@ -77,6 +79,10 @@ def train(config: Config, *, restart: bool = False, quiet: bool = False) -> dict
         print(f"{run.path} already holds this finished run (pass --restart to train it again):\n"
               f"{summary_table(result)}")
         return result
+    if config.method != "angular_dino":
+        from angular_dino.baselines.run import train_baseline
+
+        return train_baseline(config, run, started=started, quiet=quiet)
 
     # --- setup ----------------------------------------------------------------------------------
     device = resolve_device(config.device)

@@ -1,0 +1,162 @@
+"""The deep baselines of METHOD §10, one small class each on a shared `DeepBaseline`.
+
+Three families share the engine (`engine.train_best_epoch`):
+- `ae`: an autoencoder, s = mean squared reconstruction error (AE, ABC, PUAE);
+- `svdd`: first pre-trained as an autoencoder (bias-free, non-affine batch norm) for as many epochs as
+  the main training, then the encoder alone, s = distance of the code to the centre c = mean code of
+  the unlabeled training images, entries with |c_j| < 0.1 pushed to ±0.1 (DeepSVDD, DeepSAD, LOE,
+  SOEL, PUSVDD);
+- `classifier`: the encoder plus a linear output, s = logit (nnPU).
+Base choices where the Deep PU paper is not explicit, to the best of our knowledge of it: ABC is
+autoencoder-based by definition (Yamanaka et al.); DeepSAD is SVDD-based by definition; LOE and SOEL
+use the SVDD base with Deep SAD's inverse distance as the anomaly loss. AE, DeepSVDD and LOE are
+unsupervised: they train on the unlabeled images only (the labeled anomalies still serve the
+threshold). Anomaly score: 1 − e^{−s} (ae, svdd), σ(s) (classifier).
+"""
+from __future__ import annotations
+
+from typing import Any, Callable, ClassVar
+
+import numpy as np
+import torch
+from torch import nn
+
+from angular_dino.baselines import losses
+from angular_dino.baselines.common import BaselineSettings, fitted_threshold, model_input, split_for_fit
+from angular_dino.baselines.engine import (EpochCallback, LabeledImages, Optimisation, outputs,
+                                           train_best_epoch)
+from angular_dino.baselines.networks import CODE_DIM, CentreDistance, Classifier, ConvEncoder, ReconstructionError
+from angular_dino.detector import BaseDetector
+from angular_dino.errors import UserError
+from angular_dino.trainer import resolve_device
+
+CENTRE_EPS = 0.1  # centre entries smaller in magnitude are pushed to ±0.1 (Ruff et al.'s trivial-solution guard)
+
+
+def svdd_centre(encoder: nn.Module, images: torch.Tensor, bf16: bool) -> torch.Tensor:
+    """Mean code of `images`, each entry at least CENTRE_EPS in magnitude (0 goes to +CENTRE_EPS)."""
+    centre = outputs(encoder, images, bf16).mean(0)
+    pushed = torch.where(centre < 0, -CENTRE_EPS, CENTRE_EPS).to(centre)
+    return torch.where(centre.abs() < CENTRE_EPS, pushed, centre)
+
+
+def _placed(network: nn.Module, device: torch.device) -> nn.Module:
+    """On `device`, channels-last: the layout of training, so that a loaded model gives identical scores."""
+    return network.to(device, memory_format=torch.channels_last)
+
+
+class DeepBaseline(BaseDetector):
+    """fit / decision_function / save for the conv baselines; subclasses name the family and the loss."""
+
+    family: ClassVar[str]  # "ae", "svdd" or "classifier"
+    uses_positives: ClassVar[bool] = True  # False: trains on the unlabeled images only
+    objective: ClassVar[Callable[..., torch.Tensor]]  # a loss of `baselines.losses`: (s, is_positive, *options)
+    options: ClassVar[tuple[str, ...]] = ()  # settings passed to `objective` after (s, is_positive)
+
+    def __init__(self, **settings: Any) -> None:
+        self.settings = BaselineSettings(**settings)
+
+    def loss(self, s: torch.Tensor, is_positive: torch.Tensor) -> torch.Tensor:
+        """This method's `objective` with its `options` taken from the settings."""
+        return self.objective(s, is_positive, *(getattr(self.settings, name) for name in self.options))
+
+    def _network(self) -> nn.Module:
+        """The untrained network whose output is `s` (the SVDD centre is set after pre-training)."""
+        size = self.settings.image_size
+        if self.family == "ae":
+            return ReconstructionError(size)
+        if self.family == "classifier":
+            return Classifier(size)
+        return CentreDistance(ConvEncoder(size, svdd=True), torch.zeros(CODE_DIM))
+
+    def fit(self, X: Any, y: Any, *, validation: tuple[Any, Any] | None = None,
+            on_epoch: EpochCallback | None = None) -> "DeepBaseline":
+        """Train on images X with PU labels y; `validation` = (images, PU labels) picks the best epoch
+        (default: `val_fraction` of U and of P held out of X); `on_epoch` receives each epoch's record."""
+        settings = self.settings
+        device = resolve_device(settings.device)
+        train_images, train_is_positive, val_images, val_is_positive = split_for_fit(X, y, validation, settings)
+        train = self._training_part(train_images, train_is_positive, device)
+        val = self._training_part(val_images, val_is_positive, device)
+        optimisation = Optimisation(settings.epochs, settings.lr, settings.weight_decay, settings.batch_size,
+                                    settings.bf16)
+        generator = torch.Generator().manual_seed(settings.seed)
+        with torch.random.fork_rng(devices=[]):  # seeded initialisation without touching the caller's RNG
+            torch.manual_seed(settings.seed)
+            autoencoder = _placed(ReconstructionError(settings.image_size, svdd=True), device)
+            network = _placed(self._network(), device)
+        self.history_: list[dict[str, Any]] = []
+        if self.family == "svdd":
+            self.history_ += train_best_epoch(autoencoder, losses.reconstruction_loss, train, val, optimisation,
+                                              generator, "pretrain", on_epoch)
+            network.encoder.load_state_dict(autoencoder.encoder.state_dict())
+            network.centre.copy_(svdd_centre(network.encoder, train.images[~train.is_positive], settings.bf16))
+        self.history_ += train_best_epoch(network, self.loss, train, val, optimisation, generator, "train", on_epoch)
+        self.network_ = network
+        self.threshold_ = fitted_threshold(self.decision_function, settings, train_images, train_is_positive,
+                                           val_images, val_is_positive)
+        return self
+
+    def _training_part(self, images: torch.Tensor, is_positive: torch.Tensor, device: torch.device) -> LabeledImages:
+        """Network-ready images on the device; unsupervised methods keep the unlabeled ones only."""
+        keep = torch.ones_like(is_positive) if self.uses_positives else ~is_positive
+        return LabeledImages(model_input(images[keep], self.settings.image_size, device), is_positive[keep].to(device))
+
+    def decision_function(self, X: Any) -> np.ndarray:
+        """Anomaly scores: 1 − e^{−s} (autoencoder and SVDD families) or σ(logit) (classifier)."""
+        if not hasattr(self, "network_"):  # threshold_ is set after the network, from these very scores
+            raise UserError(f"this {type(self).__name__} is not fitted yet; call fit(X, y) first")
+        device = next(self.network_.parameters()).device
+        s = outputs(self.network_, model_input(X, self.settings.image_size, device), self.settings.bf16).double().cpu()
+        return (torch.sigmoid(s) if self.family == "classifier" else -torch.expm1(-s)).numpy()
+
+    def _fitted_state(self) -> dict[str, Any]:
+        return {"network": {k: v.detach().cpu() for k, v in self.network_.state_dict().items()}}
+
+    @classmethod
+    def _from_fitted_state(cls, config: dict[str, Any], state: dict[str, Any]) -> "DeepBaseline":
+        detector = cls(**config)
+        network = detector._network()
+        network.load_state_dict(state["network"])
+        detector.network_ = _placed(network, torch.device("cpu")).eval()
+        return detector
+
+    def _config_dict(self) -> dict[str, Any]:
+        return self.settings.to_dict()
+
+
+class AE(DeepBaseline):
+    method, family, uses_positives, objective = "ae", "ae", False, staticmethod(losses.reconstruction_loss)
+
+
+class DeepSVDD(DeepBaseline):
+    method, family, uses_positives, objective = "deepsvdd", "svdd", False, staticmethod(losses.deepsvdd_loss)
+
+
+class DeepSAD(DeepBaseline):
+    method, family, objective, options = "deepsad", "svdd", staticmethod(losses.deepsad_loss), ("deepsad_eta",)
+
+
+class ABC(DeepBaseline):
+    method, family, objective = "abc", "ae", staticmethod(losses.abc_loss)
+
+
+class LOE(DeepBaseline):
+    method, family, uses_positives = "loe", "svdd", False
+    objective, options = staticmethod(losses.loe_loss), ("alpha", "loe_mode")
+
+
+class SOEL(DeepBaseline):
+    method, family, objective, options = "soel", "svdd", staticmethod(losses.soel_loss), ("alpha", "loe_mode")
+
+
+class NNPU(DeepBaseline):
+    method, family, objective, options = "pu", "classifier", staticmethod(losses.nnpu_loss), ("alpha",)
+
+
+class PUAE(DeepBaseline):
+    method, family, objective, options = "puae", "ae", staticmethod(losses.puae_loss), ("alpha",)
+
+
+class PUSVDD(DeepBaseline):
+    method, family, objective, options = "pusvdd", "svdd", staticmethod(losses.pusvdd_loss), ("alpha",)
