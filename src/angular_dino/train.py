@@ -72,7 +72,8 @@ def summary_table(result: dict[str, Any]) -> str:
 
 
 def _checkpoint_mismatch(path: Any, problem: Exception) -> UserError:
-    detail = str(problem).strip().splitlines()[0][:200] if str(problem).strip() else type(problem).__name__
+    lines = [line.strip() for line in str(problem).splitlines() if line.strip()]
+    detail = " ".join(lines[:2])[:300] or type(problem).__name__  # load_state_dict names the tensor on line 2
     return UserError(f"{path} does not fit this run ({detail}); it was written by another configuration or "
                      "version. Pass --restart to start the run afresh.")
 
