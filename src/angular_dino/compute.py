@@ -23,7 +23,9 @@ def use_determinism(requested: bool | None, device: torch.device) -> bool:
     if enabled and device.type == "cuda":
         # cuBLAS needs a fixed workspace to be deterministic; it must be set before its first use.
         os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
-    torch.use_deterministic_algorithms(enabled)
+    # warn_only: an operation without a deterministic kernel (on some GPU) warns and names itself
+    # instead of stopping a long run part-way.
+    torch.use_deterministic_algorithms(enabled, warn_only=True)
     torch.backends.cudnn.deterministic = enabled
     torch.backends.cudnn.benchmark = not enabled
     return enabled
