@@ -89,12 +89,13 @@ def main() -> None:
             child.wait()
             readable = checkpoint_readable(run_dir)
             counts["unreadable"] += readable is False
-            counts["mid_run"] += child.returncode == -signal.SIGKILL and not (run_dir / "result.json").exists()
+            mid_run = child.returncode == -signal.SIGKILL and not (run_dir / "result.json").exists()
+            counts["mid_run"] += mid_run
             resumed = subprocess.run(command(config), env=ENV, capture_output=True, text=True)
             ok = resumed.returncode == 0 and (run_dir / "result.json").exists()
             counts["resumed"] += ok
             counts["identical"] += ok and outcome(run_dir) == reference
-            print(f"kill {trial + 1}: after {delay:.1f} s ({'mid-run' if child.returncode < 0 else 'run had finished'})"
+            print(f"kill {trial + 1}: after {delay:.1f} s ({'mid-run' if mid_run else 'results already written'})"
                   f", checkpoint readable {readable}, resumed {ok}, identical {ok and outcome(run_dir) == reference}",
                   flush=True)
     n = args.kills
