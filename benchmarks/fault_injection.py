@@ -109,9 +109,9 @@ def main() -> None:
                 child.send_signal(signal.SIGKILL)
                 child.wait()
                 mid_run = child.returncode == -signal.SIGKILL and not (run_dir / "result.json").exists()
-                if mid_run:
+                if mid_run or child.returncode != 0:  # a failed run is counted below, not drawn again
                     break
-                span = min(span, lasted)
+                span = min(span, lasted)  # it finished before the kill: aim within its own time
             readable = checkpoint_readable(run_dir)
             counts["unreadable"] += readable is False
             counts["mid_run"] += mid_run
