@@ -27,8 +27,12 @@ def _atomic_write(path: Path, write: Callable[[IO[bytes]], None]) -> None:
             out.flush()
             os.fsync(out.fileno())
         os.replace(temp_name, path)
-    except BaseException:
+    except BaseException as exc:
         Path(temp_name).unlink(missing_ok=True)
+        if isinstance(exc, OSError):  # full disk, quota, permissions: the user's to fix, not a crash
+            raise UserError(f"could not write {path}: {exc.strerror or exc}. The previous {path.name}, if any, "
+                            "is unchanged; free disk space (or choose another output_dir) and run the same "
+                            "command again.") from None
         raise
     directory = os.open(path.parent, os.O_RDONLY)
     try:

@@ -6,6 +6,7 @@ import sys
 from typing import Sequence
 
 from angular_dino.errors import UserError
+from angular_dino.interrupts import TrainingStopped
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -33,12 +34,16 @@ def _parser() -> argparse.ArgumentParser:
 
 def _train(args: argparse.Namespace) -> None:
     from angular_dino.config import load_config
+    from angular_dino.distributed import shutdown_distributed
     from angular_dino.train import train
 
     config, notices = load_config(args.config, args.set)
     for notice in notices:
         print(notice, file=sys.stderr)
-    train(config, restart=args.restart, quiet=args.quiet)
+    try:
+        train(config, restart=args.restart, quiet=args.quiet)
+    finally:
+        shutdown_distributed()
 
 
 def _bench(args: argparse.Namespace) -> int:
@@ -64,8 +69,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except UserError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    except TrainingStopped as exc:
+        print(exc, file=sys.stderr)
+        return 128 + exc.signum
     except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
+        print("interrupted; the last checkpoint is kept: run the same command again to resume", file=sys.stderr)
         return 130
     return status
 

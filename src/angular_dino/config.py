@@ -31,6 +31,7 @@ def setting(default: Any, doc: str, *, low: float | None = None, high: float | N
 MARGIN_TYPES = ("student", "teacher", "both")
 AUGMENTATIONS = ("digits", "clothing", "natural")
 DEVICES = ("auto", "cpu", "cuda")
+PRECISIONS = ("auto", "bf16", "fp16", "fp32")
 METHODS = ("angular_dino", "iforest", "ae", "deepsvdd", "deepsad", "abc", "loe", "soel", "pu", "puae", "pusvdd")
 
 
@@ -53,6 +54,14 @@ class Config:
                "for any choice).")
 
     # --- compute and checkpoints -------------------------------------------------------------
+    checkpoint_every_iters: int = setting(0, "Also write checkpoints/last.pt every this many iterations "
+                                             "(0 = only at the end of each epoch).", low=0)
+    deterministic: bool | None = setting(None, "Deterministic algorithms (same seed, same device: identical "
+                                               "results); null = on for CPU, off for CUDA.")
+    precision: str = setting("auto", "`auto` (bf16 autocast on CUDA, fp32 on CPU), `bf16`, `fp16` (CUDA only, "
+                                     "with a gradient scaler) or `fp32`.", choices=PRECISIONS)
+    compile: bool = setting(False, "torch.compile the backbones (faster on GPU after a warm-up).")
+    channels_last: bool = setting(True, "Keep the networks in the channels-last memory format.")
 
     # --- data --------------------------------------------------------------------------------
     dataset: str = setting("fashion_mnist", "Data source: `fashion_mnist`, `mnist`, `cifar10`, `svhn` or `digits` "

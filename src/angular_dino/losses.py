@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import math
+from typing import Callable
 
 import torch
 import torch.nn.functional as F
@@ -48,9 +49,11 @@ def dino_cross_entropy(student_scores: torch.Tensor, teacher_probs: torch.Tensor
 class TeacherCentre:
     """EMA of the teacher's batch-mean output, subtracted before sharpening (prevents collapse)."""
 
-    def __init__(self, dim: int, momentum: float, device: torch.device | str = "cpu") -> None:
+    def __init__(self, dim: int, momentum: float, device: torch.device | str = "cpu",
+                 reduce: Callable[[torch.Tensor], torch.Tensor] | None = None) -> None:
         self.value = torch.zeros(dim, device=device)
         self.momentum = momentum
+        self.reduce = reduce  # averages the batch mean over processes when distributed (METHOD §5)
 
     def sharpen(self, teacher_scores: torch.Tensor, temperature: float) -> torch.Tensor:
         return F.softmax((teacher_scores.float() - self.value) / temperature, dim=-1)
@@ -58,6 +61,8 @@ class TeacherCentre:
     @torch.no_grad()
     def update(self, teacher_scores: torch.Tensor) -> None:
         batch_mean = teacher_scores.float().mean(dim=(0, 1))
+        if self.reduce is not None:
+            batch_mean = self.reduce(batch_mean)
         self.value.mul_(self.momentum).add_(batch_mean, alpha=1 - self.momentum)
 
 

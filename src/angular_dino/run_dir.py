@@ -18,7 +18,7 @@ from angular_dino.config import Config
 from angular_dino.errors import UserError
 
 # Settings that may change between a run and its resumption without changing its results.
-RESUME_NEUTRAL_KEYS = ("num_threads", "diagnostic_test_metrics", "output_dir")
+RESUME_NEUTRAL_KEYS = ("num_threads", "diagnostic_test_metrics", "output_dir", "checkpoint_every_iters")
 RUN_FILES = ("config.yaml", "metrics.jsonl", "result.json", "model.pt", "checkpoints/last.pt")
 
 

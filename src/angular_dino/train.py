@@ -7,6 +7,7 @@ after each); evaluate on the test split once, at the end; write model, result an
 from __future__ import annotations
 
 import platform
+import signal
 import sys
 import time
 from typing import Any
@@ -20,6 +21,9 @@ from angular_dino import __version__
 from angular_dino.checkpoint import load_torch, save_torch
 from angular_dino.config import Config
 from angular_dino.data.prepare import PUData, prepare_pu_data, view_settings
+from angular_dino.distributed import init_distributed, local_device
+from angular_dino.errors import UserError
+from angular_dino.interrupts import TrainingStopped, stop_signals
 from angular_dino.metrics import detection_metrics, pu_auroc
 from angular_dino.run_dir import RunDirectory, RunState
 from angular_dino.trainer import CHECKPOINT_FORMAT, Trainer, resolve_device
@@ -69,12 +73,45 @@ def summary_table(result: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def train(config: Config, *, restart: bool = False, quiet: bool = False) -> dict[str, Any]:
-    """Train and evaluate one run described by `config`; returns result.json's content."""
+def _checkpoint_mismatch(path: Any, problem: Exception) -> UserError:
+    lines = [line.strip() for line in str(problem).splitlines() if line.strip()]
+    detail = " ".join(lines[:2])[:300] or type(problem).__name__  # load_state_dict names the tensor on line 2
+    return UserError(f"{path} does not fit this run ({detail}); it was written by another configuration or "
+                     "version. Pass --restart to start the run afresh.")
+
+
+def _read_checkpoint(run: RunDirectory) -> dict[str, Any]:
+    """The run's last checkpoint, or a clear error that says how to continue."""
+    try:
+        return load_torch(run.checkpoint_path, CHECKPOINT_FORMAT)
+    except UserError as exc:
+        raise UserError(f"{exc}. Pass --restart to start the run afresh (it replaces the checkpoint).") from None
+
+
+def _resume(trainer: Trainer, checkpoint: dict[str, Any], run: RunDirectory) -> list[dict[str, Any]]:
+    """Put `trainer` where the checkpoint left off; returns the history of finished epochs."""
+    try:
+        trainer.load_state_dict(checkpoint["trainer"])
+        return list(checkpoint["history"])
+    except (KeyError, ValueError, RuntimeError, TypeError, IndexError) as exc:
+        raise _checkpoint_mismatch(run.checkpoint_path, exc) from None
+
+
+def train(config: Config, *, restart: bool = False, quiet: bool = False) -> dict[str, Any] | None:
+    """Train and evaluate one run described by `config`; returns result.json's content.
+
+    Under torchrun every process calls this; rank 0 evaluates, writes the files and returns the
+    result, the other ranks return None once training is done.
+    """
     started = time.time()
+    device = resolve_device(config.device)
+    context = init_distributed(device)
+    device = local_device(device, context)
     run = RunDirectory(config.output_dir)
-    state = run.state_for(config, restart)
+    state = context.from_main(run.state_for(config, restart) if context.is_main else None)
     if state is RunState.FINISHED:
+        if not context.is_main:
+            return None
         result = run.read_result()
         print(f"{run.path} already holds this finished run (pass --restart to train it again):\n"
               f"{summary_table(result)}")
@@ -85,43 +122,73 @@ def train(config: Config, *, restart: bool = False, quiet: bool = False) -> dict
         return train_baseline(config, run, started=started, quiet=quiet)
 
     # --- setup ----------------------------------------------------------------------------------
-    device = resolve_device(config.device)
     if config.num_threads:
         torch.set_num_threads(config.num_threads)
-    data = prepare_pu_data(config)
-    trainer = Trainer(config, data.train_images, data.train_is_positive, view_settings(config, data), device)
+    with context.main_first():
+        data = prepare_pu_data(config)
+    trainer = Trainer(config, data.train_images, data.train_is_positive, view_settings(config, data), device,
+                      context)
     history: list[dict[str, Any]] = []
+    seconds_into_epoch = 0.0
     if state is RunState.RESUMABLE:
-        checkpoint = load_torch(run.checkpoint_path, CHECKPOINT_FORMAT)
-        trainer.load_state_dict(checkpoint["trainer"])
-        history = checkpoint["history"]
-        print(f"resuming {run.path} after epoch {trainer.epoch}", file=sys.stderr)
-    else:
+        checkpoint = context.from_main(_read_checkpoint(run) if context.is_main else None)
+        history = _resume(trainer, checkpoint, run)
+        seconds_into_epoch = checkpoint.get("seconds_into_epoch", 0.0)
+        if context.is_main:
+            print(f"resuming {run.path} at epoch {trainer.epoch + 1}, iteration {trainer.iteration}", file=sys.stderr)
+    elif context.is_main:
         run.start(config)
 
     # --- training ---------------------------------------------------------------------------------
-    total_iters = config.epochs * trainer.iters_per_epoch
-    bar = tqdm(total=total_iters, initial=trainer.epoch * trainer.iters_per_epoch, disable=quiet,
-               unit="it", dynamic_ncols=True, file=sys.stderr)
+    iters = trainer.iters_per_epoch
+    bar = tqdm(total=config.epochs * iters, initial=trainer.epoch * iters + trainer.iteration,
+               disable=quiet or not context.is_main, unit="it", dynamic_ncols=True, file=sys.stderr)
     running: list[float] = []
+    epoch_start = time.time() - seconds_into_epoch
+
+    def save_checkpoint() -> None:
+        trainer_state = trainer.state_dict()  # every rank takes part (it gathers RNG states)
+        if context.is_main:
+            save_torch({"format": CHECKPOINT_FORMAT, "trainer": trainer_state, "history": history,
+                        "seconds_into_epoch": time.time() - epoch_start if trainer.iteration else 0.0},
+                       run.checkpoint_path)
+
+    def checkpoint(due: bool) -> None:
+        """Save when due; on SIGINT/SIGTERM at any rank, every rank saves and stops at this same point."""
+        stopping = context.any(stop.requested, device)
+        if due or stopping:
+            save_checkpoint()
+        if stopping:
+            signum = stop.signum or signal.SIGTERM
+            where = (f"epoch {trainer.epoch + 1}, iteration {trainer.iteration}" if trainer.iteration
+                     else f"the end of epoch {trainer.epoch}")
+            raise TrainingStopped(signum, f"stopped by {signal.Signals(signum).name} at {where}; "
+                                          f"{run.checkpoint_path} holds this point. Run the same command again "
+                                          "to resume.")
 
     def on_step(loss: float) -> None:
         running.append(loss)
         bar.set_postfix(loss=f"{np.mean(running[-20:]):.3f}", refresh=False)
         bar.update()
+        every = config.checkpoint_every_iters
+        step = trainer.epoch * iters + trainer.iteration
+        checkpoint(due=bool(every) and step % every == 0 and trainer.iteration < iters)
 
     train_seconds = sum(record["seconds"] for record in history)
-    while trainer.epoch < config.epochs:
-        bar.set_description(f"epoch {trainer.epoch + 1}/{config.epochs}")
-        epoch_start = time.time()
-        losses = trainer.train_epoch(on_step)
-        record = _epoch_record(trainer, data, losses, time.time() - epoch_start, config.diagnostic_test_metrics)
-        history.append(record)
-        train_seconds += record["seconds"]
-        save_torch({"format": CHECKPOINT_FORMAT, "trainer": trainer.state_dict(), "history": history},
-                   run.checkpoint_path)
-        run.write_metrics(history)
+    with stop_signals() as stop:
+        while trainer.epoch < config.epochs:
+            bar.set_description(f"epoch {trainer.epoch + 1}/{config.epochs}")
+            losses = trainer.train_epoch(on_step)
+            record = _epoch_record(trainer, data, losses, time.time() - epoch_start, config.diagnostic_test_metrics)
+            history.append(record)
+            train_seconds += record["seconds"]
+            checkpoint(due=True)
+            if context.is_main:
+                run.write_metrics(history)
+            epoch_start = time.time()
     bar.close()
+    if not context.is_main:
+        return None
 
     # --- evaluation on the test split, once ------------------------------------------------------
     metrics = detection_metrics(trainer.scores(data.test_images), data.test_kind)

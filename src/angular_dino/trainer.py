@@ -6,15 +6,16 @@ its full state for checkpoints. `train.py` (command line) and the Python API dri
 from __future__ import annotations
 
 import copy
-from contextlib import nullcontext
 from typing import Any, Callable
 
 import numpy as np
 import torch
 from torch import nn
 
+from angular_dino.compute import MixedPrecision, resolve_precision, use_determinism
 from angular_dino.config import Config
 from angular_dino.data.views import MultiCropViews, ViewSettings
+from angular_dino.distributed import Distributed, data_parallel, synchronise_batchnorm
 from angular_dino.errors import UserError
 from angular_dino.losses import (TeacherCentre, additive_angular_margin, dino_cross_entropy, pu_sample_weights,
                                  subtractive_angular_margin)
@@ -22,7 +23,7 @@ from angular_dino.model.network import AngularDINONet
 from angular_dino.prototypes import IdentifiedPrototypes, anomaly_score, identify_prototypes, margin_targets
 from angular_dino.schedules import build_schedules
 
-CHECKPOINT_FORMAT = "angular_dino.checkpoint/1"
+CHECKPOINT_FORMAT = "angular_dino.checkpoint/2"
 
 
 class TrainingDiverged(UserError):
@@ -51,58 +52,81 @@ def parameter_groups(model: nn.Module) -> list[dict[str, Any]]:
 
 
 class Trainer:
+    """Student, teacher, optimiser and schedules, with a position (epoch, iteration) that checkpoints exactly.
+
+    A checkpoint taken between any two iterations restores the run bit for bit (same device,
+    deterministic mode): the sampler's state at the start of the current epoch (its batch order is
+    drawn again from it), the augmentation generator, the epoch's running loss totals and all weights.
+    """
+
     def __init__(self, config: Config, train_images: torch.Tensor, train_is_positive: torch.Tensor,
-                 views: ViewSettings, device: torch.device) -> None:
-        if len(train_images) < config.batch_size:
-            raise UserError(f"batch_size {config.batch_size} exceeds the {len(train_images)} training images; "
-                            "lower batch_size")
+                 views: ViewSettings, device: torch.device, context: Distributed = Distributed()) -> None:
+        global_batch = config.batch_size * context.world_size
+        if len(train_images) < global_batch:
+            raise UserError(f"batch_size {config.batch_size} x {context.world_size} process(es) exceeds the "
+                            f"{len(train_images)} training images; lower batch_size")
         if not train_is_positive.any() or train_is_positive.all():
             raise UserError("training needs both unlabeled and positive images")
         self.config = config
         self.device = device
+        self.context = context
+        self.deterministic = use_determinism(config.deterministic, device)
+        self.amp = MixedPrecision(resolve_precision(config.precision, device), device)
         init_seed, sampler_seed, view_seed = seeds_for(config.seed, 3)
         torch.manual_seed(init_seed)
         self.images = train_images.to(device)
         self.is_positive = train_is_positive.to(device)
         self.sample_weights = pu_sample_weights(self.is_positive)
-        self.sampler_generator = torch.Generator().manual_seed(sampler_seed)
-        self.views = MultiCropViews(views, torch.Generator().manual_seed(view_seed))
+        self.epoch_sampler_state = torch.Generator().manual_seed(sampler_seed).get_state()
+        self.views = MultiCropViews(views, torch.Generator().manual_seed(view_seed + context.rank))
 
-        self.student = AngularDINONet(config.arch, train_images.shape[1], config.emb_dim, config.head_hidden_dim,
-                                      config.out_dim, config.prototype_num).to(device, memory_format=torch.channels_last)
+        network = AngularDINONet(config.arch, train_images.shape[1], config.emb_dim, config.head_hidden_dim,
+                                 config.out_dim, config.prototype_num)
+        network = synchronise_batchnorm(network, context, device)
+        memory_format = torch.channels_last if config.channels_last else torch.preserve_format
+        self.student = network.to(device, memory_format=memory_format)
         self.teacher = copy.deepcopy(self.student).requires_grad_(False)
+        if config.compile:
+            self.student.backbone.compile()
+            self.teacher.backbone.compile()
+        self.student_views = data_parallel(self.student, context, device)
         self.optimizer = torch.optim.AdamW(parameter_groups(self.student))
-        self.dino_centre = TeacherCentre(config.out_dim, config.center_momentum, device)
-        self.prototype_centre = TeacherCentre(config.prototype_num, config.center_momentum, device)
-        self.iters_per_epoch = len(train_images) // config.batch_size
-        self.schedules = build_schedules(config, self.iters_per_epoch)
+        self.dino_centre = TeacherCentre(config.out_dim, config.center_momentum, device, reduce=context.mean)
+        self.prototype_centre = TeacherCentre(config.prototype_num, config.center_momentum, device,
+                                              reduce=context.mean)
+        self.iters_per_epoch = len(train_images) // global_batch
+        self.schedules = build_schedules(config, self.iters_per_epoch, context.world_size)
         self.epoch = 0
+        self.iteration = 0  # iterations done in the current epoch
+        self.epoch_totals = torch.zeros(3, dtype=torch.float64)  # summed losses of those iterations
         self.prototypes: IdentifiedPrototypes | None = None
 
     # --- one epoch -------------------------------------------------------------------------------
-    def _epoch_batches(self) -> torch.Tensor:
-        """Indices of this epoch's batches: weighted sampling with replacement (METHOD §6) or a shuffle."""
-        n, size = len(self.images), self.config.batch_size
-        if self.config.use_sampler:
-            drawn = torch.multinomial(self.sample_weights.cpu(), self.iters_per_epoch * size, replacement=True,
-                                      generator=self.sampler_generator)
-        else:
-            drawn = torch.randperm(n, generator=self.sampler_generator)[: self.iters_per_epoch * size]
-        return drawn.view(self.iters_per_epoch, size).to(self.device)
+    def _epoch_batches(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """This rank's batch indices for the current epoch and the sampler state after drawing them.
 
-    def _autocast(self):
-        if self.device.type == "cuda":
-            return torch.autocast("cuda", dtype=torch.bfloat16)
-        return nullcontext()
+        The global batches are drawn identically on every rank (weighted sampling with replacement,
+        METHOD §6, or a shuffle) and split by rank: rank r takes the r-th slice of each global batch.
+        """
+        generator = torch.Generator()
+        generator.set_state(self.epoch_sampler_state)
+        world, size = self.context.world_size, self.config.batch_size
+        count = self.iters_per_epoch * world * size
+        if self.config.use_sampler:
+            drawn = torch.multinomial(self.sample_weights.cpu(), count, replacement=True, generator=generator)
+        else:
+            drawn = torch.randperm(len(self.images), generator=generator)[:count]
+        batches = drawn.view(self.iters_per_epoch, world, size)[:, self.context.rank]
+        return batches.to(self.device), generator.get_state()
 
     def _losses(self, batch: torch.Tensor, step: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
         """L_DINO and L_ANG of one batch, plus the raw teacher outputs for the centre updates."""
         c, s = self.config, self.schedules
         views = self.views(self.images[batch])
-        with self._autocast():
+        with self.amp.autocast():
             with torch.no_grad():
                 teacher_logits, teacher_cos = self.teacher.forward_views(views[:2])
-            student_logits, student_cos = self.student.forward_views(views)
+            student_logits, student_cos = self.student_views(views)
         teacher_cos, student_cos = teacher_cos.float(), student_cos.float()
         teacher_target_cos = teacher_cos
         margin = float(s.margin[step])
@@ -131,38 +155,49 @@ class Trainer:
         torch._foreach_mul_(teacher, momentum)
         torch._foreach_add_(teacher, student, alpha=1 - momentum)
 
-    def train_epoch(self, on_step: Callable[[float], None] | None = None) -> dict[str, float]:
-        """One epoch, then prototype identification; returns mean losses and the last schedule values."""
+    def _step(self, batch: torch.Tensor, step: int) -> torch.Tensor:
+        """One optimisation step; returns (loss, L_DINO, L_ANG) averaged over ranks, on the CPU."""
         c = self.config
+        self._set_schedule(step)
+        loss_dino, loss_ang, teacher_logits, teacher_cos = self._losses(batch, step)
+        loss = loss_dino + float(self.schedules.lambda_[step]) * loss_ang
+        values = self.context.mean(torch.stack([loss, loss_dino, loss_ang]).detach().double()).cpu()  # one sync
+        if not torch.isfinite(values).all():
+            raise TrainingDiverged(f"the loss became {values[0].item()} at epoch {self.epoch + 1}, iteration "
+                                   f"{self.iteration + 1}; the last checkpoint is kept. Lower lr or raise clip_grad.")
+        self.optimizer.zero_grad(set_to_none=True)
+        self.amp.backward(loss)
+        if c.clip_grad > 0:
+            self.amp.unscale(self.optimizer)
+            nn.utils.clip_grad_norm_(self.student.parameters(), c.clip_grad)
+        if step < self.schedules.freeze_iters:
+            for param in self.student.frozen_early_parameters():
+                param.grad = None
+        self.amp.step(self.optimizer)
+        self._update_teacher(float(self.schedules.momentum[step]))
+        self.dino_centre.update(teacher_logits)
+        self.prototype_centre.update(teacher_cos)
+        return values
+
+    def train_epoch(self, on_step: Callable[[float], None] | None = None) -> dict[str, float]:
+        """The rest of the current epoch, then prototype identification; returns mean losses and schedules.
+
+        `on_step(loss)` runs after every iteration, when the trainer's state is a valid checkpoint.
+        """
         self.student.train()
         self.teacher.train()
-        totals = torch.zeros(3, dtype=torch.float64)
-        for iteration, batch in enumerate(self._epoch_batches()):
-            step = self.epoch * self.iters_per_epoch + iteration
-            self._set_schedule(step)
-            loss_dino, loss_ang, teacher_logits, teacher_cos = self._losses(batch, step)
-            loss = loss_dino + float(self.schedules.lambda_[step]) * loss_ang
-            values = torch.stack([loss, loss_dino, loss_ang]).detach().double().cpu()  # one device sync
-            if not torch.isfinite(values).all():
-                raise TrainingDiverged(f"the loss became {values[0].item()} at epoch {self.epoch + 1}, iteration "
-                                       f"{iteration + 1}; the last checkpoint is kept. Lower lr or raise clip_grad.")
-            self.optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            if c.clip_grad > 0:
-                nn.utils.clip_grad_norm_(self.student.parameters(), c.clip_grad)
-            if step < self.schedules.freeze_iters:
-                for param in self.student.frozen_early_parameters():
-                    param.grad = None
-            self.optimizer.step()
-            self._update_teacher(float(self.schedules.momentum[step]))
-            self.dino_centre.update(teacher_logits)
-            self.prototype_centre.update(teacher_cos)
-            totals += values
+        batches, sampler_state_after = self._epoch_batches()
+        for iteration in range(self.iteration, self.iters_per_epoch):
+            values = self._step(batches[iteration], self.epoch * self.iters_per_epoch + iteration)
+            self.epoch_totals += values
+            self.iteration = iteration + 1
             if on_step:
                 on_step(values[0].item())
-        means = (totals / self.iters_per_epoch).tolist()
+        means = (self.epoch_totals / self.iters_per_epoch).tolist()
         last = (self.epoch + 1) * self.iters_per_epoch - 1
-        self.epoch += 1
+        self.epoch, self.iteration = self.epoch + 1, 0
+        self.epoch_totals.zero_()
+        self.epoch_sampler_state = sampler_state_after
         self.identify()
         return {"loss": means[0], "loss_dino": means[1], "loss_ang": means[2], **self.schedules.at(last)}
 
@@ -174,15 +209,21 @@ class Trainer:
         out = []
         for start in range(0, len(images), batch_size):
             clean = self.views.clean(images[start:start + batch_size].to(self.device))
-            with self._autocast():
+            with self.amp.autocast():
                 out.append(self.teacher(clean)[1].float().cpu())
         self.teacher.train()
         return torch.cat(out) if out else torch.zeros(0, self.config.prototype_num)
 
     def identify(self) -> IdentifiedPrototypes:
-        """Identify normal and anomaly prototypes from the clean training images (METHOD §7)."""
-        self.prototypes = identify_prototypes(self.cosines(self.images), self.is_positive.cpu(),
-                                              self.config.identify_top_k, self.config.pt_num)
+        """Identify normal and anomaly prototypes from the clean training images (METHOD §7).
+
+        Every rank scores with rank 0's teacher statistics and adopts rank 0's identification, so the
+        margin targets agree across ranks.
+        """
+        self.context.broadcast_buffers(self.teacher)
+        found = identify_prototypes(self.cosines(self.images), self.is_positive.cpu(),
+                                    self.config.identify_top_k, self.config.pt_num)
+        self.prototypes = self.context.from_main(found)
         return self.prototypes
 
     def scores(self, images: torch.Tensor) -> torch.Tensor:
@@ -192,27 +233,38 @@ class Trainer:
 
     # --- checkpoints -----------------------------------------------------------------------------
     def state_dict(self) -> dict[str, Any]:
+        """The full training state; under DDP every rank must call it (it gathers the ranks' RNG states)."""
         return {
             "format": CHECKPOINT_FORMAT,
             "epoch": self.epoch,
+            "iteration": self.iteration,
+            "epoch_totals": self.epoch_totals.clone(),
+            "world_size": self.context.world_size,
             "student": self.student.state_dict(),
             "teacher": self.teacher.state_dict(),
             "optimizer": self.optimizer.state_dict(),
-            "dino_centre": self.dino_centre.value,
-            "prototype_centre": self.prototype_centre.value,
-            "sampler_rng": self.sampler_generator.get_state(),
-            "view_rng": self.views.generator.get_state(),
+            "grad_scaler": self.amp.state_dict(),
+            "dino_centre": self.dino_centre.value.clone(),
+            "prototype_centre": self.prototype_centre.value.clone(),
+            "epoch_sampler_rng": self.epoch_sampler_state.clone(),
+            "view_rng": self.context.gather(self.views.generator.get_state()),
             "prototypes": None if self.prototypes is None else self.prototypes.to_dict(),
         }
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
-        self.epoch = state["epoch"]
+        """Restore a `state_dict`; raises KeyError, ValueError or RuntimeError when it does not fit this run."""
+        if state["world_size"] != self.context.world_size:
+            raise ValueError(f"it was written by {state['world_size']} process(es) and this run has "
+                             f"{self.context.world_size}; resume with the same number of processes")
         self.student.load_state_dict(state["student"])
         self.teacher.load_state_dict(state["teacher"])
         self.optimizer.load_state_dict(state["optimizer"])
-        self.dino_centre.value = state["dino_centre"].to(self.device)
-        self.prototype_centre.value = state["prototype_centre"].to(self.device)
-        self.sampler_generator.set_state(state["sampler_rng"])
-        self.views.generator.set_state(state["view_rng"])
+        self.amp.load_state_dict(state["grad_scaler"])
+        self.dino_centre.value.copy_(state["dino_centre"])
+        self.prototype_centre.value.copy_(state["prototype_centre"])
+        self.epoch_sampler_state = state["epoch_sampler_rng"]
+        self.views.generator.set_state(state["view_rng"][self.context.rank])
+        self.epoch_totals = state["epoch_totals"].clone()
+        self.epoch, self.iteration = state["epoch"], state["iteration"]
         found = state["prototypes"]
         self.prototypes = None if found is None else IdentifiedPrototypes(tuple(found["normal"]), tuple(found["anomaly"]))

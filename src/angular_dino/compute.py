@@ -1,0 +1,76 @@
+"""Numeric settings of a run: determinism and mixed precision, resolved for the device in use.
+
+Determinism is process-wide in PyTorch (`torch.use_deterministic_algorithms`, cuDNN flags and the
+cuBLAS workspace), so it is applied once when a trainer is built. It costs speed on CUDA, hence its
+default: on for CPU (where it is nearly free), off for CUDA.
+"""
+from __future__ import annotations
+
+import os
+from contextlib import nullcontext
+from typing import ContextManager
+
+import torch
+
+from angular_dino.errors import UserError
+
+AUTOCAST_DTYPES = {"bf16": torch.bfloat16, "fp16": torch.float16}
+
+
+def use_determinism(requested: bool | None, device: torch.device) -> bool:
+    """Switch deterministic algorithms on or off for this process; returns the resolved setting."""
+    enabled = device.type == "cpu" if requested is None else requested
+    if enabled and device.type == "cuda":
+        # cuBLAS needs a fixed workspace to be deterministic; it must be set before its first use.
+        os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
+    # warn_only: an operation without a deterministic kernel (on some GPU) warns and names itself
+    # instead of stopping a long run part-way.
+    torch.use_deterministic_algorithms(enabled, warn_only=True)
+    torch.backends.cudnn.deterministic = enabled
+    torch.backends.cudnn.benchmark = not enabled
+    return enabled
+
+
+def resolve_precision(requested: str, device: torch.device) -> str:
+    """`auto` -> bf16 on CUDA, fp32 elsewhere; fp16 needs CUDA (its gradient scaler is CUDA's)."""
+    if requested == "auto":
+        return "bf16" if device.type == "cuda" else "fp32"
+    if requested == "fp16" and device.type != "cuda":
+        raise UserError("precision: fp16 needs a CUDA GPU; use bf16 or fp32 on the CPU")
+    return requested
+
+
+class MixedPrecision:
+    """Autocast for the forward passes and, for fp16 only, a gradient scaler (bf16 needs none)."""
+
+    def __init__(self, precision: str, device: torch.device) -> None:
+        self.precision = precision
+        self.device = device
+        self.scaler = torch.amp.GradScaler("cuda") if precision == "fp16" else None
+
+    def autocast(self) -> ContextManager:
+        if self.precision == "fp32":
+            return nullcontext()
+        return torch.autocast(self.device.type, dtype=AUTOCAST_DTYPES[self.precision])
+
+    def backward(self, loss: torch.Tensor) -> None:
+        (self.scaler.scale(loss) if self.scaler else loss).backward()
+
+    def unscale(self, optimizer: torch.optim.Optimizer) -> None:
+        """Bring gradients to their true scale before clipping."""
+        if self.scaler:
+            self.scaler.unscale_(optimizer)
+
+    def step(self, optimizer: torch.optim.Optimizer) -> None:
+        if self.scaler:
+            self.scaler.step(optimizer)
+            self.scaler.update()
+        else:
+            optimizer.step()
+
+    def state_dict(self) -> dict:
+        return self.scaler.state_dict() if self.scaler else {}
+
+    def load_state_dict(self, state: dict) -> None:
+        if self.scaler and state:
+            self.scaler.load_state_dict(state)

@@ -1,0 +1,112 @@
+"""Exact resume from any iteration, and determinism: same seed, same device -> identical results."""
+import json
+from pathlib import Path
+
+import pytest
+import torch
+
+from angular_dino.checkpoint import load_torch
+from angular_dino.compute import MixedPrecision, resolve_precision
+from angular_dino.config import build_config
+from angular_dino.data.prepare import prepare_pu_data, view_settings
+from angular_dino.errors import UserError
+from angular_dino.train import train
+from angular_dino.trainer import CHECKPOINT_FORMAT, Trainer
+
+
+@pytest.fixture
+def digits_settings(digits_settings):
+    """One thread: on a shared 2-core machine two threads per process slow these runs down many times."""
+    return {**digits_settings, "num_threads": 1}
+
+
+class Killed(BaseException):
+    """Stands in for SIGKILL: nothing in the program catches it, nothing is saved on the way out."""
+
+
+def history_without_timings(run_dir: Path) -> list[dict]:
+    lines = [json.loads(line) for line in (run_dir / "metrics.jsonl").read_text().splitlines()]
+    return [{k: v for k, v in line.items() if k != "seconds"} for line in lines]
+
+
+def same_outcome(a: dict, b: dict) -> bool:
+    return a["auroc"] == b["auroc"] and a["auprc"] == b["auprc"] and a["prototypes"] == b["prototypes"]
+
+
+def kill_at_step(monkeypatch, step_to_kill: int) -> None:
+    original = Trainer._step
+
+    def step(self, batch, step):
+        if step == step_to_kill:
+            raise Killed
+        return original(self, batch, step)
+
+    monkeypatch.setattr(Trainer, "_step", step)
+
+
+@pytest.fixture
+def reference(digits_settings, tmp_path):
+    """An uninterrupted 3-epoch run: (settings, result)."""
+    settings = {**digits_settings, "epochs": 3, "checkpoint_every_iters": 3}
+    return settings, train(build_config({**settings, "output_dir": str(tmp_path / "ref")})[0], quiet=True)
+
+
+def test_a_run_killed_mid_epoch_resumes_bit_for_bit(reference, tmp_path, monkeypatch):
+    settings, expected = reference
+    config = build_config(settings)[0]
+    kill_at_step(monkeypatch, 11)  # 7 iterations an epoch: the checkpoint of step 9 is epoch 2, iteration 2
+    with pytest.raises(Killed):
+        train(config, quiet=True)
+    saved = load_torch(Path(config.output_dir) / "checkpoints" / "last.pt", CHECKPOINT_FORMAT)
+    assert (saved["trainer"]["epoch"], saved["trainer"]["iteration"]) == (1, 2)
+    assert len(saved["history"]) == 1 and saved["trainer"]["epoch_totals"].abs().sum() > 0
+    monkeypatch.undo()
+    resumed = train(config, quiet=True)
+    assert same_outcome(resumed, expected)
+    assert history_without_timings(Path(config.output_dir)) == history_without_timings(tmp_path / "ref")
+
+
+def test_changing_the_checkpoint_interval_still_resumes(reference, monkeypatch):
+    settings, expected = reference
+    config = build_config(settings)[0]
+    kill_at_step(monkeypatch, 16)
+    with pytest.raises(Killed):
+        train(config, quiet=True)
+    monkeypatch.undo()
+    resumed = train(build_config({**settings, "checkpoint_every_iters": 5})[0], quiet=True)
+    assert same_outcome(resumed, expected)
+
+
+def test_two_runs_with_the_same_seed_are_identical(digits_settings, tmp_path):
+    first = train(build_config({**digits_settings, "epochs": 2})[0], quiet=True)
+    second = train(build_config({**digits_settings, "epochs": 2, "output_dir": str(tmp_path / "again")})[0],
+                   quiet=True)
+    assert same_outcome(first, second)
+    assert history_without_timings(tmp_path / "run") == history_without_timings(tmp_path / "again")
+    assert torch.are_deterministic_algorithms_enabled()  # deterministic: null means on for the CPU
+
+
+def test_precision_resolves_per_device():
+    cpu, cuda = torch.device("cpu"), torch.device("cuda")
+    assert resolve_precision("auto", cpu) == "fp32" and resolve_precision("auto", cuda) == "bf16"
+    assert resolve_precision("bf16", cpu) == "bf16"
+    with pytest.raises(UserError, match="fp16 needs a CUDA GPU"):
+        resolve_precision("fp16", cpu)
+    assert MixedPrecision("bf16", cuda).scaler is None  # bf16 needs no gradient scaler
+    assert MixedPrecision("fp32", cpu).state_dict() == {}
+
+
+def test_bf16_autocast_and_plain_memory_format_train_on_the_cpu(digits_settings):
+    config = build_config({**digits_settings, "epochs": 1, "precision": "bf16", "channels_last": False,
+                           "deterministic": False})[0]
+    result = train(config, quiet=True)
+    assert 0 <= result["auroc"]["all"] <= 1
+
+
+def test_compile_option_compiles_both_backbones(digits_settings, monkeypatch):
+    compiled = []
+    monkeypatch.setattr(torch.nn.Module, "compile", lambda self, *a, **k: compiled.append(type(self).__name__))
+    config = build_config({**digits_settings, "compile": True})[0]
+    data = prepare_pu_data(config)
+    Trainer(config, data.train_images, data.train_is_positive, view_settings(config, data), torch.device("cpu"))
+    assert compiled == ["ResNet", "ResNet"]
