@@ -17,6 +17,16 @@ def _parser() -> argparse.ArgumentParser:
                        help="override one setting; repeatable (value read as YAML)")
     train.add_argument("--restart", action="store_true", help="replace the run in output_dir instead of resuming")
     train.add_argument("--quiet", action="store_true", help="no progress bar and no summary")
+    score = commands.add_parser("score", help="anomaly scores and 0/1 labels of images, as CSV (needs only model.pt)")
+    score.add_argument("--run", required=True, help="run directory holding model.pt")
+    score.add_argument("inputs", nargs="+", metavar="INPUT", help="image files, folders (recursive), .npy or .npz")
+    score.add_argument("--out", required=True, help="CSV file to write: path,score,label")
+    score.add_argument("--skip-unreadable", action="store_true", help="skip unreadable files with a warning")
+    evaluate = commands.add_parser("evaluate", help="metrics and plots of a finished run")
+    evaluate.add_argument("--run", required=True, help="run directory")
+    evaluate.add_argument("--data", help="another test folder (normal/ and anomaly/, or test/normal/ and "
+                                         "test/anomaly/); default: the run's own test split")
+    evaluate.add_argument("--out", help="output folder (default: the run directory; RUN/evaluate_NAME with --data)")
     return parser
 
 
@@ -30,10 +40,27 @@ def _train(args: argparse.Namespace) -> None:
     train(config, restart=args.restart, quiet=args.quiet)
 
 
+def _score(args: argparse.Namespace) -> None:
+    from angular_dino.scoring import score_run
+
+    count = score_run(args.run, args.inputs, args.out, args.skip_unreadable)
+    print(f"scored {count} images into {args.out}", file=sys.stderr)
+
+
+def _evaluate(args: argparse.Namespace) -> None:
+    from angular_dino.evaluate import evaluate
+    from angular_dino.metrics import metrics_table
+
+    evaluation = evaluate(args.run, args.data, args.out)
+    print(metrics_table(evaluation))
+    print(f"threshold {evaluation['threshold']:.4f} ({evaluation['threshold_rule']}); "
+          f"written to {evaluation['out_dir']}")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
-        {"train": _train}[args.command](args)
+        {"train": _train, "score": _score, "evaluate": _evaluate}[args.command](args)
     except UserError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -124,6 +124,8 @@ class BaseDetector(ABC):
 
 def load_detector(path: str | Path) -> BaseDetector:
     """Any saved detector, whatever its method."""
+    import angular_dino.api  # noqa: F401  (registers AngularDINO)
+
     content = load_torch(Path(path), DETECTOR_FORMAT)
     method = content.get("method")
     if method not in REGISTRY:
