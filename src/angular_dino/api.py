@@ -26,7 +26,6 @@ from angular_dino.detector import BaseDetector, as_images, as_pu_labels
 from angular_dino.errors import UserError
 from angular_dino.model.network import AngularDINONet
 from angular_dino.prototypes import IdentifiedPrototypes, anomaly_score
-from angular_dino.threshold import choose_threshold
 from angular_dino.trainer import Trainer, resolve_device
 
 SCORE_BATCH = 1024  # images per teacher forward when scoring
@@ -113,6 +112,8 @@ class AngularDINO(BaseDetector):
 
     def choose_threshold(self, data: PUData) -> float:
         """Set `threshold_` by `threshold_rule` from the training data only (validation part, U images)."""
+        from angular_dino.threshold import choose_threshold  # scikit-learn: not needed for scoring
+
         unlabeled = torch.cat([data.train_images[~data.train_is_positive], data.val_images[~data.val_is_positive]])
         val_scores = self.decision_function(data.val_images) if len(data.val_images) else np.zeros(0)
         self.threshold_ = choose_threshold(self.config.threshold_rule, val_scores=val_scores,

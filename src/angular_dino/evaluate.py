@@ -22,7 +22,7 @@ from angular_dino.data.folder import find_test_part, test_image_kinds
 from angular_dino.data.prepare import prepare_pu_data
 from angular_dino.detector import BaseDetector, load_detector
 from angular_dino.errors import UserError
-from angular_dino.metrics import detection_metrics, metrics_table
+from angular_dino.metrics import detection_metrics
 from angular_dino.run_report import build_report_inputs, run_title, write_report, write_run_report
 from angular_dino.scoring import read_for_detector
 
