@@ -9,7 +9,8 @@ from angular_dino.data.prepare import prepare_pu_data
 from angular_dino.data.pu_split import NORMAL, SEEN, UNSEEN
 from angular_dino.errors import UserError
 from angular_dino.train import train
-from image_files import write_builtin_split_as_folder, write_image, write_images
+from angular_dino.data.export import write_image, write_split_as_folder
+from image_files import write_images
 
 RNG = np.random.default_rng(0)
 
@@ -125,7 +126,7 @@ def test_cli_reports_a_bad_folder_with_exit_status_2(tmp_path, capsys):
 def test_a_folder_of_a_builtin_split_equals_the_builtin_source(tmp_path, digits_settings):
     """Same images, order, validation part and normalisation, hence the same training and AUROC, exactly."""
     builtin = build_config({**digits_settings, "epochs": 3})[0]
-    root = write_builtin_split_as_folder(builtin, tmp_path / "digits_folder")
+    root = write_split_as_folder(builtin, tmp_path / "digits_folder")
     folder = build_config({**digits_settings, "epochs": 3, "dataset": "folder", "data_dir": str(root),
                            "augmentation": "digits", "output_dir": str(tmp_path / "folder_run")})[0]
     assert folder.image_size == builtin.image_size and folder.local_crop_size == builtin.local_crop_size

@@ -10,7 +10,8 @@ import pytest
 from angular_dino.cli import main
 from angular_dino.data.prepare import prepare_pu_data
 from angular_dino.detector import load_detector
-from image_files import write_builtin_split_as_folder, write_images
+from angular_dino.data.export import write_split_as_folder
+from image_files import write_images
 
 
 @pytest.fixture(scope="module")
@@ -77,7 +78,7 @@ def test_evaluate_own_split_reproduces_the_run_metrics(run, tmp_path, capsys):
 
 def test_evaluate_on_another_folder(run, tmp_path, capsys):
     run_dir, config, result = run
-    data = write_builtin_split_as_folder(config, tmp_path / "data")
+    data = write_split_as_folder(config, tmp_path / "data")
     assert main(["evaluate", "--run", str(run_dir), "--data", str(data)]) == 0
     evaluation = json.loads((run_dir / "evaluate_data" / "evaluation.json").read_text())
     assert evaluation["auroc"] == result["auroc"]  # the same test images, read from files

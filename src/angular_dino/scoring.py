@@ -103,7 +103,7 @@ def score_rows(detector: BaseDetector, inputs: Sequence[str], skip_unreadable: b
             for start in range(0, len(array), BATCH):
                 names = [f"{prefix}[{i}]" for i in range(start, min(start + BATCH, len(array)))]
                 try:
-                    rows += _labelled(detector, names, np.asarray(array[start:start + BATCH]))
+                    rows += _labelled(detector, names, np.array(array[start:start + BATCH]))  # a writable copy
                 except UserError as exc:
                     raise UserError(f"{prefix}: {exc}") from None
     return rows
