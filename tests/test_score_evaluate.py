@@ -41,9 +41,10 @@ def test_score_files_folders_npy_and_npz_one_row_each(run, tmp_path, capsys):
                                          f"{tmp_path / 'batch.npy'}[1]", f"{tmp_path / 'more.npz'}:first[0]",
                                          f"{tmp_path / 'more.npz'}:second[0]", f"{tmp_path / 'more.npz'}:second[1]"]
     order = [3, 0, 1, 2, 4, 5, 6, 0, 1]
-    expected = detector.decision_function(images[order])
-    assert [float(r["score"]) for r in rows] == expected.tolist()  # lossless files, full-precision CSV
-    assert [int(r["label"]) for r in rows] == (expected >= detector.threshold_).astype(int).tolist()
+    scores = np.array([float(r["score"]) for r in rows])
+    # lossless files and full-precision CSV: equal up to float rounding of batches of other sizes
+    np.testing.assert_allclose(scores, detector.decision_function(images[order]), rtol=0, atol=1e-6)
+    assert [int(r["label"]) for r in rows] == (scores >= detector.threshold_).astype(int).tolist()
     assert "scored 9 images" in capsys.readouterr().err
 
 
