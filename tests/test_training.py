@@ -8,9 +8,10 @@ import torch
 from angular_dino import train as train_module
 from angular_dino.checkpoint import load_torch
 from angular_dino.config import build_config
+from angular_dino.detector import load_detector
 from angular_dino.data.prepare import prepare_pu_data, view_settings
 from angular_dino.metrics import detection_metrics
-from angular_dino.train import MODEL_FORMAT, train
+from angular_dino.train import train
 from angular_dino.trainer import CHECKPOINT_FORMAT, Trainer, TrainingDiverged
 
 
@@ -43,8 +44,9 @@ def test_run_directory_holds_every_output(trained_digits):
     assert saved == result
     assert set(saved["auroc"]) == {"all", "seen", "unseen"} and set(saved["auprc"]) == {"all", "seen", "unseen"}
     assert saved["prototypes"]["normal"] == lines[-1]["normal_prototypes"]
-    model = load_torch(run / "model.pt", MODEL_FORMAT)
-    assert model["prototypes"] == saved["prototypes"] and model["config"]["dataset"] == "digits"
+    model = load_detector(run / "model.pt")
+    assert list(model.normal_prototypes_) == saved["prototypes"]["normal"] and model.config.dataset == "digits"
+    assert model.threshold_ == saved["threshold"] and saved["threshold_rule"] == "val_f1"
     assert (run / "checkpoints" / "last.pt").is_file() and (run / "config.yaml").is_file()
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import pickle
+import struct
 import tempfile
 from pathlib import Path
 from typing import Any, Callable, IO
@@ -63,7 +64,8 @@ def load_torch(path: Path, expected_format: str) -> dict[str, Any]:
         raise UserError(f"{path} does not exist")
     try:
         obj = torch.load(path, map_location="cpu", weights_only=True)
-    except (pickle.UnpicklingError, RuntimeError, EOFError, OSError, ValueError, AttributeError) as exc:
+    except (pickle.UnpicklingError, RuntimeError, EOFError, OSError, ValueError, AttributeError,
+            struct.error) as exc:  # struct.error: a short non-zip file
         first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise UserError(f"{path} is not a readable AngularDINO file (corrupt, truncated, or it holds "
                         f"objects other than tensors and plain values): {first_line[:200]}") from None

@@ -29,6 +29,16 @@ def _parser() -> argparse.ArgumentParser:
     bench.add_argument("--shard", default="1/1", metavar="I/N", help="run the I-th of N disjoint shares of the cells")
     bench.add_argument("--jobs", type=int, default=1, help="cells trained at once, in separate processes")
     bench.add_argument("--quiet", action="store_true", help="no per-run progress bars or summaries")
+    score = commands.add_parser("score", help="anomaly scores and 0/1 labels of images, as CSV (needs only model.pt)")
+    score.add_argument("--run", required=True, help="run directory holding model.pt")
+    score.add_argument("inputs", nargs="+", metavar="INPUT", help="image files, folders (recursive), .npy or .npz")
+    score.add_argument("--out", required=True, help="CSV file to write: path,score,label")
+    score.add_argument("--skip-unreadable", action="store_true", help="skip unreadable files with a warning")
+    evaluate = commands.add_parser("evaluate", help="metrics and plots of a finished run")
+    evaluate.add_argument("--run", required=True, help="run directory")
+    evaluate.add_argument("--data", help="another test folder (normal/ and anomaly/, or test/normal/ and "
+                                         "test/anomaly/); default: the run's own test split")
+    evaluate.add_argument("--out", help="output folder (default: the run directory; RUN/evaluate_NAME with --data)")
     return parser
 
 
@@ -62,10 +72,27 @@ def _bench(args: argparse.Namespace) -> int:
     return 1 if run_bench(plan, shard=shard, jobs=args.jobs, quiet=args.quiet).failed else 0
 
 
+def _score(args: argparse.Namespace) -> None:
+    from angular_dino.scoring import score_run
+
+    count = score_run(args.run, args.inputs, args.out, args.skip_unreadable)
+    print(f"scored {count} images into {args.out}", file=sys.stderr)
+
+
+def _evaluate(args: argparse.Namespace) -> None:
+    from angular_dino.evaluate import evaluate
+    from angular_dino.metrics import metrics_table
+
+    evaluation = evaluate(args.run, args.data, args.out)
+    print(metrics_table(evaluation))
+    print(f"threshold {evaluation['threshold']:.4f} ({evaluation['threshold_rule']}); "
+          f"written to {evaluation['out_dir']}")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
-        status = {"train": _train, "bench": _bench}[args.command](args) or 0
+        status = {"train": _train, "bench": _bench, "score": _score, "evaluate": _evaluate}[args.command](args) or 0
     except UserError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

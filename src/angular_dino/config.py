@@ -32,6 +32,7 @@ MARGIN_TYPES = ("student", "teacher", "both")
 AUGMENTATIONS = ("digits", "clothing", "natural")
 DEVICES = ("auto", "cpu", "cuda")
 PRECISIONS = ("auto", "bf16", "fp16", "fp32")
+FOLDER = "folder"  # the data source of a user's own images (data/folder.py)
 METHODS = ("angular_dino", "iforest", "ae", "deepsvdd", "deepsad", "abc", "loe", "soel", "pu", "puae", "pusvdd")
 
 
@@ -84,6 +85,10 @@ class Config:
                                   low=0.0, high=0.5)
 
     # --- folder data -------------------------------------------------------------------------
+    data_dir: str | None = setting(None, "With `dataset: folder`: the folder holding `unlabeled/` and `positive/` "
+                                         "(and optionally `test/normal/`, `test/anomaly/`, `test/unseen.txt`).")
+    skip_unreadable: bool = setting(False, "With `dataset: folder`: skip unreadable or non-image files with a "
+                                           "warning instead of stopping with an error.")
 
     # --- threshold -----------------------------------------------------------------------------
     threshold_rule: str = setting("val_f1", "How the threshold for 0/1 labels is chosen from training data: "
@@ -307,6 +312,7 @@ def build_config(raw: Mapping[str, Any], overrides: Mapping[str, Any] | None = N
 
     Returns the resolved config and notices (ignored keys). Raises `UserError` listing every problem.
     """
+    from angular_dino.data.folder import folder_defaults
     from angular_dino.data.sources import DATASETS  # the dataset catalogue knows classes and sizes
     from angular_dino.model.backbones import BACKBONES
 
@@ -327,15 +333,18 @@ def build_config(raw: Mapping[str, Any], overrides: Mapping[str, Any] | None = N
     errors.extend(_cross_field_errors(config, DATASETS, BACKBONES))
     if errors:
         raise UserError("invalid configuration:\n  " + "\n  ".join(errors))
-    return _with_dataset_defaults(config, DATASETS[config.dataset]), notices
+    spec = folder_defaults(config.data_dir) if config.dataset == FOLDER else DATASETS[config.dataset]
+    return _with_dataset_defaults(config, spec), notices
 
 
 def _cross_field_errors(config: Config, datasets: Mapping[str, Any], backbones: Mapping[str, Any]) -> list[str]:
     errors = []
-    if config.dataset not in datasets:
-        errors.append(f"dataset: unknown source {config.dataset!r}; choose one of {', '.join(datasets)}")
+    if config.dataset == FOLDER and config.data_dir is None:
+        errors.append("data_dir: dataset folder needs data_dir, the folder holding unlabeled/ and positive/")
+    elif config.dataset not in datasets and config.dataset != FOLDER:
+        errors.append(f"dataset: unknown source {config.dataset!r}; choose one of {', '.join([*datasets, FOLDER])}")
         return errors
-    n_classes = datasets[config.dataset].num_classes
+    n_classes = math.inf if config.dataset == FOLDER else datasets[config.dataset].num_classes  # a folder has no classes
     for key in ("normal_class", "unseen_anomaly_class"):
         value = getattr(config, key)
         if value is not None and value >= n_classes:

@@ -127,6 +127,7 @@ class BaseDetector(ABC):
 def _register_known_methods() -> None:
     """Import the modules that define detectors, so that REGISTRY knows every method a file may hold."""
     import angular_dino.baselines  # noqa: F401
+    import angular_dino.api  # noqa: F401
 
 
 def load_detector(path: str | Path) -> BaseDetector:

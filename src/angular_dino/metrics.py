@@ -31,3 +31,15 @@ def detection_metrics(scores: torch.Tensor, kinds: torch.Tensor) -> dict[str, di
 def pu_auroc(scores: torch.Tensor, is_positive: torch.Tensor) -> float | None:
     """AUROC of labeled anomalies (P) against unlabeled data (U): a model-selection signal that uses PU labels only."""
     return _safe(roc_auc_score, is_positive.cpu().long(), scores.cpu())
+
+
+def metrics_table(result: dict) -> str:
+    """AUROC and AUPRC rows over all / seen / unseen, "n/a" where a part has no anomalies."""
+    def cell(value: float | None) -> str:
+        return "  n/a " if value is None else f"{value:.4f}"
+
+    lines = [f"{'':8}{'all':>8}{'seen':>8}{'unseen':>8}"]
+    for metric in ("auroc", "auprc"):
+        values = result[metric]
+        lines.append(f"{metric.upper():8}{cell(values['all']):>8}{cell(values['seen']):>8}{cell(values['unseen']):>8}")
+    return "\n".join(lines)

@@ -18,17 +18,17 @@ import torch
 from tqdm import tqdm
 
 from angular_dino import __version__
+from angular_dino.api import AngularDINO
 from angular_dino.checkpoint import load_torch, save_torch
 from angular_dino.config import Config
 from angular_dino.data.prepare import PUData, prepare_pu_data, view_settings
 from angular_dino.distributed import init_distributed, local_device
 from angular_dino.errors import UserError
 from angular_dino.interrupts import TrainingStopped, stop_signals
-from angular_dino.metrics import detection_metrics, pu_auroc
+from angular_dino.metrics import detection_metrics, metrics_table, pu_auroc
 from angular_dino.run_dir import RunDirectory, RunState
+from angular_dino.run_report import write_run_report
 from angular_dino.trainer import CHECKPOINT_FORMAT, Trainer, resolve_device
-
-MODEL_FORMAT = "angular_dino.model/1"
 
 
 def versions() -> dict[str, str]:
@@ -50,27 +50,12 @@ def _epoch_record(trainer: Trainer, data: PUData, losses: dict[str, float], seco
     return record
 
 
-def _model_file(trainer: Trainer, config: Config, data: PUData) -> dict[str, Any]:
-    """Everything scoring needs: teacher, identified prototypes, normalisation and config."""
-    return {"format": MODEL_FORMAT, "config": config.to_dict(), "teacher": trainer.teacher.state_dict(),
-            "prototypes": trainer.prototypes.to_dict(), "in_channels": data.in_channels,
-            "mean": list(data.mean), "std": list(data.std), "class_names": list(data.class_names)}
-
-
 def summary_table(result: dict[str, Any]) -> str:
-    def cell(value: float | None) -> str:
-        return "  n/a " if value is None else f"{value:.4f}"
-
-    lines = [f"{'':8}{'all':>8}{'seen':>8}{'unseen':>8}"]
-    for metric in ("auroc", "auprc"):
-        values = result[metric]
-        lines.append(f"{metric.upper():8}{cell(values['all']):>8}{cell(values['seen']):>8}{cell(values['unseen']):>8}")
     timing = f"train {result['train_seconds']:.0f} s, total {result['wall_seconds']:.0f} s"
     if "prototypes" in result:  # baselines have none
         timing += (f"; normal prototypes {result['prototypes']['normal']}, "
                    f"anomaly prototypes {result['prototypes']['anomaly']}")
-    lines.append(timing)
-    return "\n".join(lines)
+    return "\n".join([metrics_table(result), timing])
 
 
 def _checkpoint_mismatch(path: Any, problem: Exception) -> UserError:
@@ -190,10 +175,14 @@ def train(config: Config, *, restart: bool = False, quiet: bool = False) -> dict
     if not context.is_main:
         return None
 
-    # --- evaluation on the test split, once ------------------------------------------------------
-    metrics = detection_metrics(trainer.scores(data.test_images), data.test_kind)
-    save_torch(_model_file(trainer, config, data), run.model_path)
-    result = {**metrics, "val_pu_auroc": history[-1]["val_pu_auroc"], "prototypes": trainer.prototypes.to_dict(),
+    # --- evaluation on the test split, once; the model file; the report ---------------------------
+    detector = AngularDINO.from_trainer(trainer, data.mean, data.std, history)
+    detector.choose_threshold(data)  # from training data only
+    test_scores = detector.decision_function(data.test_images) if len(data.test_images) else np.zeros(0)
+    metrics = detection_metrics(torch.from_numpy(test_scores), data.test_kind)
+    detector.save(run.model_path)
+    result = {**metrics, "threshold": detector.threshold_, "threshold_rule": config.threshold_rule,
+              "val_pu_auroc": history[-1]["val_pu_auroc"], "prototypes": trainer.prototypes.to_dict(),
               "seed": config.seed, "dataset": config.dataset, "normal_class": config.normal_class,
               "unseen_anomaly_class": config.unseen_anomaly_class, "epochs": config.epochs,
               "n_train": {"unlabeled": int((~data.train_is_positive).sum()), "positive": int(data.train_is_positive.sum())},
@@ -202,6 +191,7 @@ def train(config: Config, *, restart: bool = False, quiet: bool = False) -> dict
               "train_seconds": round(train_seconds, 1), "wall_seconds": round(time.time() - started, 1),
               "device": str(device), "versions": versions()}
     run.write_result(result)
+    write_run_report(run.path, detector, config, result, history, data, test_scores)
     if not quiet:
         print(summary_table(result))
     return result

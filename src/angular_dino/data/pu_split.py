@@ -48,10 +48,31 @@ def _take(rng: np.random.Generator, pool: np.ndarray, count: int, what: str, hav
     return rng.permutation(pool)[:count]
 
 
-def _holdout(rng: np.random.Generator, indices: np.ndarray, fraction: float) -> tuple[np.ndarray, np.ndarray]:
-    shuffled = rng.permutation(indices)
-    n_val = int(round(fraction * len(indices)))
-    return np.sort(shuffled[n_val:]), np.sort(shuffled[:n_val])
+UNLABELED_STREAM, POSITIVE_STREAM = 1, 2  # the validation hold-out's own random streams
+
+
+def holdout(indices: np.ndarray, fraction: float, seed: int, stream: int) -> tuple[np.ndarray, np.ndarray]:
+    """Split `indices` into (train, validation), `fraction` held out; both parts sorted.
+
+    The draw has its own random stream and acts on positions in sorted order, so any source that lists
+    the same images in the same order (a folder written from this split) holds out the same ones.
+    """
+    ordered = np.sort(indices)
+    shuffled = np.random.default_rng([seed, stream]).permutation(len(ordered))
+    n_val = int(round(fraction * len(ordered)))
+    return ordered[np.sort(shuffled[n_val:])], ordered[np.sort(shuffled[:n_val])]
+
+
+def holdout_pu(unlabeled: np.ndarray, positive: np.ndarray, fraction: float,
+               seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(train U, validation U, train P, validation P): `fraction` of U and of P held out (stratified)."""
+    train_u, val_u = holdout(unlabeled, fraction, seed, UNLABELED_STREAM)
+    train_p, val_p = holdout(positive, fraction, seed, POSITIVE_STREAM)
+    if len(train_p) == 0 or len(train_u) == 0:
+        raise UserError(f"holding out val_fraction = {fraction} leaves {len(train_u)} unlabeled and {len(train_p)} "
+                        "positive training images; add images (or raise n_positive / n_unlabeled_normal) "
+                        "or lower val_fraction")
+    return train_u, val_u, train_p, val_p
 
 
 def make_pu_split(train_labels: torch.Tensor, test_labels: torch.Tensor, normal_class: int,
@@ -75,11 +96,7 @@ def make_pu_split(train_labels: torch.Tensor, test_labels: torch.Tensor, normal_
                       "the seen anomaly classes in the train pool")
     unlabeled = np.concatenate([u_normal, anomalous[:sizes.n_unlabeled_anomaly]])
     positive = anomalous[sizes.n_unlabeled_anomaly:]
-    train_u, val_u = _holdout(rng, unlabeled, sizes.val_fraction)
-    train_p, val_p = _holdout(rng, positive, sizes.val_fraction)
-    if len(train_p) == 0 or len(train_u) == 0:
-        raise UserError(f"the PU split leaves {len(train_u)} unlabeled and {len(train_p)} positive training "
-                        "images; raise n_positive / n_unlabeled_normal or lower val_fraction")
+    train_u, val_u, train_p, val_p = holdout_pu(unlabeled, positive, sizes.val_fraction, seed)
 
     normal_test = np.flatnonzero(test == normal_class)
     test_normal = _take(rng, normal_test, min(sizes.n_test_normal, len(normal_test)), "n_test_normal",

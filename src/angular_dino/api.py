@@ -1,0 +1,186 @@
+"""AngularDINO as a detector object in the style of PyOD: fit on images and PU labels, score, save, load.
+
+    detector = AngularDINO(epochs=40, arch="resnet_tiny").fit(X, y)   # y: 1 labeled anomaly, 0 unlabeled
+    scores = detector.decision_function(X_new); labels = detector.predict(X_new)
+
+The command line uses the same object: `train` builds it from its `Trainer` (`from_trainer`) and
+writes model.pt with `save`; `score` and `evaluate` read it back with `load_detector`. A fitted
+detector holds only the teacher, the identified prototypes, the normalisation and the threshold.
+"""
+from __future__ import annotations
+
+import copy
+import dataclasses
+import time
+from contextlib import nullcontext
+from typing import Any
+
+import numpy as np
+import torch
+
+from angular_dino.config import FIELDS, Config, build_config
+from angular_dino.data.folder import default_augmentation
+from angular_dino.data.prepare import PUData, pu_data_from_arrays, views_for
+from angular_dino.data.sources import resize_images
+from angular_dino.detector import BaseDetector, as_images, as_pu_labels
+from angular_dino.errors import UserError
+from angular_dino.model.network import AngularDINONet
+from angular_dino.prototypes import IdentifiedPrototypes, anomaly_score
+from angular_dino.trainer import Trainer, resolve_device
+
+SCORE_BATCH = 1024  # images per teacher forward when scoring
+
+
+def config_from_dict(values: dict[str, Any]) -> Config:
+    """A saved config (YAML-ready dict) back to `Config`, without touching any data (no re-validation)."""
+    return Config(**{k: tuple(v) if isinstance(v, list) else v for k, v in values.items() if k in FIELDS})
+
+
+class AngularDINO(BaseDetector):
+    """AngularDINO detector. Keyword arguments are config keys (see the README's table).
+
+    Defaults that depend on the data: `image_size` = the larger side of the training images,
+    `augmentation` = `natural` for colour and `clothing` for grayscale images.
+    Fitted attributes: `threshold_`, `normal_prototypes_`, `anomaly_prototypes_`, `prototype_vectors_`
+    (K×D unit vectors), `history_` (one record per epoch, as metrics.jsonl), `input_shape_` (C, H, W).
+    """
+
+    method = "angular_dino"
+
+    def __init__(self, **settings: Any) -> None:
+        self.settings = dict(settings)
+        self.config = build_config(self.settings)[0]  # unknown keys and bad values fail here, not after fit
+
+    # --- fitting ---------------------------------------------------------------------------------
+    def _config_for(self, images: torch.Tensor) -> Config:
+        """The config with the data-dependent defaults filled from the images (unless set)."""
+        size = self.settings.get("image_size") or max(images.shape[-2:])
+        filled = {"image_size": size,
+                  "local_crop_size": self.settings.get("local_crop_size") or max(4, round(size * 3 / 7)),
+                  "augmentation": self.settings.get("augmentation") or default_augmentation(images.shape[1])}
+        return dataclasses.replace(self.config, **filled)
+
+    def fit(self, X: Any, y: Any) -> "AngularDINO":
+        """Train on images X (N×H×W or N×C×H×W) with PU labels y; the threshold comes from the validation part."""
+        images = as_images(X)
+        is_positive = as_pu_labels(y, len(images))
+        config = self._config_for(images)
+        if config.num_threads:
+            torch.set_num_threads(config.num_threads)
+        data = pu_data_from_arrays(resize_images(images, config.image_size), is_positive, config.val_fraction,
+                                   config.seed)
+        trainer = Trainer(config, data.train_images, data.train_is_positive, views_for(config, data.mean, data.std),
+                          resolve_device(config.device))
+        from angular_dino.train import _epoch_record  # one record format for the API and metrics.jsonl
+
+        history: list[dict[str, Any]] = []
+        while trainer.epoch < config.epochs:
+            start = time.time()
+            losses = trainer.train_epoch()
+            history.append(_epoch_record(trainer, data, losses, time.time() - start, diagnostic=False))
+        self._take_model(trainer, data.mean, data.std, history)
+        self.choose_threshold(data)
+        return self
+
+    @classmethod
+    def from_trainer(cls, trainer: Trainer, mean: tuple[float, ...], std: tuple[float, ...],
+                     history: list[dict[str, Any]]) -> "AngularDINO":
+        """The detector of a trained `Trainer` (the command line's path); call `choose_threshold` next."""
+        detector = cls()
+        detector.settings = trainer.config.to_dict()
+        detector._take_model(trainer, mean, std, history)
+        return detector
+
+    def _take_model(self, trainer: Trainer, mean: tuple[float, ...], std: tuple[float, ...],
+                    history: list[dict[str, Any]]) -> None:
+        self.config = trainer.config
+        self._set_model(copy.deepcopy(trainer.teacher), trainer.prototypes, mean, std, history, trainer.device)
+
+    def _set_model(self, net: AngularDINONet, prototypes: IdentifiedPrototypes, mean: tuple[float, ...],
+                   std: tuple[float, ...], history: list[dict[str, Any]], device: torch.device) -> None:
+        # channels-last as in training, so a loaded model computes bit for bit what the trained one did
+        self._net = net.to(device, memory_format=torch.channels_last).eval().requires_grad_(False)
+        self._device = device
+        self._prototypes = prototypes
+        self.normal_prototypes_ = prototypes.normal
+        self.anomaly_prototypes_ = prototypes.anomaly
+        self.prototype_vectors_ = net.prototypes.unit_weight().detach().float().cpu().numpy()
+        self.mean_, self.std_ = tuple(mean), tuple(std)
+        self.history_ = history
+        size = self.config.image_size
+        self.input_shape_ = (net.backbone.stem[0].in_channels, size, size)
+
+    def choose_threshold(self, data: PUData) -> float:
+        """Set `threshold_` by `threshold_rule` from the training data only (validation part, U images)."""
+        from angular_dino.threshold import choose_threshold  # scikit-learn: not needed for scoring
+
+        unlabeled = torch.cat([data.train_images[~data.train_is_positive], data.val_images[~data.val_is_positive]])
+        val_scores = self.decision_function(data.val_images) if len(data.val_images) else np.zeros(0)
+        self.threshold_ = choose_threshold(self.config.threshold_rule, val_scores=val_scores,
+                                           val_is_positive=data.val_is_positive.numpy(),
+                                           unlabeled_scores=self.decision_function(unlabeled),
+                                           contamination=self.config.contamination)
+        return self.threshold_
+
+    # --- scoring ---------------------------------------------------------------------------------
+    def _check_model(self) -> None:
+        if not hasattr(self, "_net"):
+            raise UserError("this AngularDINO is not fitted yet; call fit(X, y) first")
+
+    def model_input(self, X: Any) -> torch.Tensor:
+        """Images as the model takes them: uint8, the model's channels (gray ↔ colour converted) and size."""
+        self._check_model()
+        images = as_images(X)
+        channels, size, _ = self.input_shape_
+        if images.shape[1] != channels:
+            images = (images.expand(-1, 3, -1, -1) if channels == 3 else
+                      (images.double() * torch.tensor([0.299, 0.587, 0.114]).view(1, 3, 1, 1)).sum(1, keepdim=True)
+                      .round().to(torch.uint8))
+        return resize_images(images, size)
+
+    @torch.no_grad()
+    def _teacher_outputs(self, X: Any) -> tuple[torch.Tensor, torch.Tensor]:
+        """Unit embeddings (N×D) and prototype cosines (N×K) of the clean images, in batches."""
+        images = self.model_input(X)
+        mean = torch.tensor(self.mean_, device=self._device).view(1, -1, 1, 1)
+        std = torch.tensor(self.std_, device=self._device).view(1, -1, 1, 1)
+        autocast = (torch.autocast("cuda", dtype=torch.bfloat16) if self._device.type == "cuda" else nullcontext())
+        embeddings, cosines = [], []
+        for start in range(0, len(images), SCORE_BATCH):
+            batch = (images[start:start + SCORE_BATCH].to(self._device).float() / 255 - mean) / std
+            with autocast:
+                embedding = self._net.embed(batch)
+                cosine = self._net.prototypes(embedding)
+            embeddings.append(embedding.float().cpu())
+            cosines.append(cosine.float().cpu())
+        return torch.cat(embeddings), torch.cat(cosines)
+
+    def decision_function(self, X: Any) -> np.ndarray:
+        """Anomaly scores: mean cosine to the anomaly prototypes − mean cosine to the normal ones."""
+        return anomaly_score(self._teacher_outputs(X)[1], self._prototypes).double().numpy()
+
+    def embed(self, X: Any) -> np.ndarray:
+        """Teacher embeddings (N×D unit vectors) of clean images, e.g. for a 2-D map."""
+        return self._teacher_outputs(X)[0].numpy()
+
+    # --- save / load -------------------------------------------------------------------------------
+    def _config_dict(self) -> dict[str, Any]:
+        return self.config.to_dict()
+
+    def _fitted_state(self) -> dict[str, Any]:
+        return {"teacher": {k: v.cpu() for k, v in self._net.state_dict().items()},
+                "in_channels": self.input_shape_[0], "prototypes": self._prototypes.to_dict(),
+                "mean": list(self.mean_), "std": list(self.std_), "history": self.history_}
+
+    @classmethod
+    def _from_fitted_state(cls, config: dict[str, Any], state: dict[str, Any]) -> "AngularDINO":
+        detector = cls()
+        detector.config = config_from_dict(config)
+        detector.settings = dict(config)
+        c = detector.config
+        net = AngularDINONet(c.arch, state["in_channels"], c.emb_dim, c.head_hidden_dim, c.out_dim, c.prototype_num)
+        net.load_state_dict(state["teacher"])
+        prototypes = IdentifiedPrototypes(tuple(state["prototypes"]["normal"]), tuple(state["prototypes"]["anomaly"]))
+        device = resolve_device("cpu" if c.device == "cuda" and not torch.cuda.is_available() else c.device)
+        detector._set_model(net, prototypes, state["mean"], state["std"], state["history"], device)
+        return detector
