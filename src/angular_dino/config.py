@@ -65,8 +65,8 @@ class Config:
     channels_last: bool = setting(True, "Keep the networks in the channels-last memory format.")
 
     # --- data --------------------------------------------------------------------------------
-    dataset: str = setting("fashion_mnist", "Data source: `fashion_mnist`, `mnist`, `cifar10`, `svhn` or `digits` "
-                                            "(scikit-learn's 8x8 digits).")
+    dataset: str = setting("fashion_mnist", "Data source: `fashion_mnist`, `mnist`, `cifar10`, `svhn`, `digits` "
+                                            "(scikit-learn's 8x8 digits) or `folder` (your own images, in data_dir).")
     data_root: str | None = setting(None, "Directory with the dataset files; null = the system copy or the cache.")
     download: bool = setting(True, "Download from the official source (checksum-verified) when no local copy exists.")
     image_size: int | None = setting(None, "Side of the square training images; null = the dataset's own.", low=8)
