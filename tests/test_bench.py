@@ -159,7 +159,7 @@ def test_a_cell_that_train_refuses_fails_alone_with_exit_status_1(tmp_path, caps
                                                       "settings": {"batch_size": 4096}}})
     assert main(["bench", "--config", str(path), "--quiet"]) == 1
     err = capsys.readouterr().err
-    assert "FAILED too_big/digits_c0_u9_s0: batch_size 4096 exceeds the" in err and "1 cells failed" in err
+    assert "FAILED too_big/digits_c0_u9_s0: batch_size 4096 x 1 process(es) exceeds the" in err and "1 cells failed" in err
     assert "| angular_dino | 1/1 |" in (tmp_path / "results" / "table.md").read_text()
 
 
@@ -296,7 +296,7 @@ def test_an_interrupted_cell_resumes_through_train(tmp_path, monkeypatch, capsys
     assert read_cells(plan) == {}  # not finished: no cell file
     monkeypatch.setattr(Trainer, "train_epoch", real_epoch)
     report = run_bench(plan, quiet=True)
-    assert f"resuming {plan.configs[plan.cells[0]].output_dir} after epoch 1" in capsys.readouterr().err
+    assert f"resuming {plan.configs[plan.cells[0]].output_dir} at epoch 2, iteration 0" in capsys.readouterr().err
     assert not report.failed and read_cells(plan)[plan.cells[0]]["result"]["epochs"] == 2
 
 
