@@ -10,6 +10,7 @@ import torch
 import torch.nn.functional as F
 
 from angular_dino.baselines.losses import LOE_MODES
+from angular_dino.data.pu_split import holdout_pu
 from angular_dino.detector import as_images, as_pu_labels
 from angular_dino.errors import UserError
 from angular_dino.threshold import choose_threshold
@@ -74,15 +75,12 @@ def model_input(X: Any, image_size: int, device: torch.device | str = "cpu") -> 
 
 
 def holdout(is_positive: torch.Tensor, fraction: float, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
-    """Train and validation indices, `fraction` of U and of P held out (at least one of each when possible)."""
-    generator = torch.Generator().manual_seed(seed)
-    train, val = [], []
-    for group in (torch.nonzero(~is_positive).flatten(), torch.nonzero(is_positive).flatten()):
-        group = group[torch.randperm(len(group), generator=generator)]
-        n_val = min(max(round(fraction * len(group)), 1), len(group) - 1) if fraction > 0 else 0
-        val.append(group[:n_val])
-        train.append(group[n_val:])
-    return torch.cat(train).sort().values, torch.cat(val).sort().values
+    """Train and validation indices, `fraction` of U and of P held out: the same draw as the command line's
+    and AngularDINO.fit's (`holdout_pu`), so every method holds out the same images for a seed."""
+    flags = is_positive.numpy()
+    train_u, val_u, train_p, val_p = holdout_pu(np.flatnonzero(~flags), np.flatnonzero(flags), fraction, seed)
+    return (torch.from_numpy(np.sort(np.concatenate([train_u, train_p]))),
+            torch.from_numpy(np.sort(np.concatenate([val_u, val_p]))))
 
 
 def split_for_fit(X: Any, y: Any, validation: tuple[Any, Any] | None,
