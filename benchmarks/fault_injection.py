@@ -3,7 +3,7 @@
     .venv/bin/python benchmarks/fault_injection.py [--kills 20] [--seed 0] [--no-record]
 
 A reference run goes first, uninterrupted; it gives the training span (from its first checkpoint
-to its exit). Then, for each of `--kills` trials (in a fresh run directory), `angular-dino train` is
+to its results). Then, for each of `--kills` trials (in a fresh run directory), `angular-dino train` is
 started, and once its first checkpoint exists (start-up is not what is tested) it is killed with
 SIGKILL after a delay drawn uniformly over that span (the delays come from `--seed`, so the moments
 are reproducible); then the same command runs again to the end. A trial whose run finished before
@@ -88,9 +88,11 @@ def main() -> None:
         child = subprocess.Popen(command(config), env=ENV, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         wait_for_first_checkpoint(child, run_dir)
         start = time.time()
+        while not (run_dir / "result.json").exists() and child.poll() is None:
+            time.sleep(0.02)
+        span = time.time() - start  # until its results exist: the report written after them is not training
         if child.wait() != 0:
             sys.exit("the reference run failed")
-        span = time.time() - start
         reference = outcome(run_dir)
         print(f"reference run: {span:.1f} s after its first checkpoint, AUROC {reference['auroc']['all']:.4f}",
               flush=True)
@@ -109,7 +111,8 @@ def main() -> None:
                 child.send_signal(signal.SIGKILL)
                 child.wait()
                 mid_run = child.returncode == -signal.SIGKILL and not (run_dir / "result.json").exists()
-                if mid_run or child.returncode != 0:  # a failed run is counted below, not drawn again
+                failed = child.returncode not in (0, -signal.SIGKILL)
+                if mid_run or failed:  # a failed run is counted below, not drawn again
                     break
                 span = min(span, lasted)  # it finished before the kill: aim within its own time
             readable = checkpoint_readable(run_dir)
@@ -132,7 +135,8 @@ def main() -> None:
             *header("Fault injection: SIGKILL at random moments, then resume (digits)"),
             f"Digits, `resnet_tiny`, {SETTINGS['epochs']} epochs, a checkpoint every "
             f"{SETTINGS['checkpoint_every_iters']} iterations; kill moments uniform over the time an "
-            f"uninterrupted run trains after its first checkpoint (seed {args.seed}).", "", f"**{summary}.**"])
+            f"uninterrupted run takes from its first checkpoint to its results (seed {args.seed}); a kill that "
+            "lands after the results exist is drawn again.", "", f"**{summary}.**"])
 
 
 if __name__ == "__main__":
