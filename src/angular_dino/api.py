@@ -28,7 +28,7 @@ from angular_dino.model.network import AngularDINONet
 from angular_dino.prototypes import IdentifiedPrototypes, anomaly_score
 from angular_dino.trainer import Trainer, resolve_device
 
-SCORE_BATCH = 1024  # images per teacher forward when scoring
+SCORE_BATCH = 256  # images per teacher forward when scoring: on CPU 256 ran 2.2x faster than 1024 (cache)
 
 
 def config_from_dict(values: dict[str, Any]) -> Config:
