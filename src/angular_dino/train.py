@@ -22,6 +22,7 @@ from angular_dino.api import AngularDINO
 from angular_dino.checkpoint import load_torch, save_torch
 from angular_dino.config import Config
 from angular_dino.data.prepare import PUData, prepare_pu_data, view_settings
+from angular_dino.data.pu_split import NORMAL, SEEN, UNSEEN
 from angular_dino.distributed import init_distributed, local_device
 from angular_dino.errors import UserError
 from angular_dino.interrupts import TrainingStopped, stop_signals
@@ -34,6 +35,19 @@ from angular_dino.trainer import CHECKPOINT_FORMAT, Trainer, resolve_device
 def versions() -> dict[str, str]:
     return {"angular_dino": __version__, "python": platform.python_version(), "torch": torch.__version__,
             "numpy": np.__version__, "scikit-learn": sklearn.__version__}
+
+
+def run_fields(config: Config, data: PUData, train_seconds: float, started: float,
+               device: torch.device) -> dict[str, Any]:
+    """The result.json fields every method shares: what ran, on which split sizes, how long, where."""
+    kinds = data.test_kind
+    return {"seed": config.seed, "dataset": config.dataset, "normal_class": config.normal_class,
+            "unseen_anomaly_class": config.unseen_anomaly_class,
+            "n_train": {"unlabeled": int((~data.train_is_positive).sum()), "positive": int(data.train_is_positive.sum())},
+            "n_test": {"normal": int((kinds == NORMAL).sum()), "seen": int((kinds == SEEN).sum()),
+                       "unseen": int((kinds == UNSEEN).sum())},
+            "train_seconds": round(train_seconds, 1), "wall_seconds": round(time.time() - started, 1),
+            "device": str(device), "versions": versions()}
 
 
 def _epoch_record(trainer: Trainer, data: PUData, losses: dict[str, float], seconds: float,
@@ -183,13 +197,7 @@ def train(config: Config, *, restart: bool = False, quiet: bool = False) -> dict
     detector.save(run.model_path)
     result = {**metrics, "threshold": detector.threshold_, "threshold_rule": config.threshold_rule,
               "val_pu_auroc": history[-1]["val_pu_auroc"], "prototypes": trainer.prototypes.to_dict(),
-              "seed": config.seed, "dataset": config.dataset, "normal_class": config.normal_class,
-              "unseen_anomaly_class": config.unseen_anomaly_class, "epochs": config.epochs,
-              "n_train": {"unlabeled": int((~data.train_is_positive).sum()), "positive": int(data.train_is_positive.sum())},
-              "n_test": {"normal": int((data.test_kind == 0).sum()), "seen": int((data.test_kind == 1).sum()),
-                         "unseen": int((data.test_kind == 2).sum())},
-              "train_seconds": round(train_seconds, 1), "wall_seconds": round(time.time() - started, 1),
-              "device": str(device), "versions": versions()}
+              "epochs": config.epochs, **run_fields(config, data, train_seconds, started, device)}
     run.write_result(result)
     write_run_report(run.path, detector, config, result, history, data, test_scores)
     if not quiet:

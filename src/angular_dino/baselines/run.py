@@ -15,8 +15,7 @@ from tqdm import tqdm
 
 from angular_dino.baselines.common import BaselineSettings
 from angular_dino.config import Config
-from angular_dino.data.prepare import PUData, prepare_pu_data
-from angular_dino.data.pu_split import NORMAL, SEEN, UNSEEN
+from angular_dino.data.prepare import prepare_pu_data
 from angular_dino.detector import REGISTRY, BaseDetector
 from angular_dino.metrics import detection_metrics, pu_auroc
 from angular_dino.run_dir import RunDirectory
@@ -35,17 +34,9 @@ def epochs_to_run(config: Config, detector: BaseDetector) -> int:
     return 0 if family is None else config.baseline_epochs * (2 if family == "svdd" else 1)
 
 
-def split_sizes(data: PUData) -> dict[str, dict[str, int]]:
-    """The `n_train` and `n_test` fields of result.json."""
-    return {"n_train": {"unlabeled": int((~data.train_is_positive).sum()),
-                        "positive": int(data.train_is_positive.sum())},
-            "n_test": {"normal": int((data.test_kind == NORMAL).sum()), "seen": int((data.test_kind == SEEN).sum()),
-                       "unseen": int((data.test_kind == UNSEEN).sum())}}
-
-
 def train_baseline(config: Config, run: RunDirectory, *, started: float, quiet: bool = False) -> dict[str, Any]:
     """Fit `config.method` on the PU split, evaluate on the test split once, write the run files."""
-    from angular_dino.train import summary_table, versions  # train imports this module lazily
+    from angular_dino.train import run_fields, summary_table  # train imports this module lazily
 
     detector = build_baseline(config)  # validates the baseline settings before any file is written
     device = resolve_device(config.device)
@@ -78,11 +69,8 @@ def train_baseline(config: Config, run: RunDirectory, *, started: float, quiet: 
               "threshold_rule": config.threshold_rule,
               "val_pu_auroc": pu_auroc(torch.from_numpy(detector.decision_function(data.val_images)),
                                        data.val_is_positive),
-              "best_epoch": best_epochs, "seed": config.seed, "dataset": config.dataset,
-              "normal_class": config.normal_class, "unseen_anomaly_class": config.unseen_anomaly_class,
-              "epochs": config.baseline_epochs if history else None, **split_sizes(data),
-              "train_seconds": round(train_seconds, 1), "wall_seconds": round(time.time() - started, 1),
-              "device": str(device), "versions": versions()}
+              "best_epoch": best_epochs, "epochs": config.baseline_epochs if history else None,
+              **run_fields(config, data, train_seconds, started, device)}
     run.write_result(result)
     if not quiet:
         print(summary_table(result))
