@@ -163,6 +163,8 @@ def test_train_with_a_baseline_method_writes_the_run_and_reports_it_when_finishe
     capsys.readouterr()
     assert cli.main(["train", "--config", str(config), "--set", "method=puae"]) == 0
     assert "already holds this finished run" in capsys.readouterr().out
+    assert cli.main(["train", "--config", str(config), "--set", "method=puae", "--set", "margin=0.3"]) == 0
+    assert "already holds this finished run" in capsys.readouterr().out  # AngularDINO's settings are not puae's
     assert cli.main(["train", "--config", str(config), "--set", "method=pusvdd"]) == 2
     assert "holds a different run" in capsys.readouterr().err
 

@@ -62,16 +62,16 @@ def write_bench(tmp_path: Path, **keys) -> Path:
     return path
 
 
-def test_cells_are_methods_by_datasets_by_classes_by_seeds_with_the_usual_unseen_class(tmp_path):
+def test_cells_are_datasets_by_classes_by_seeds_by_methods_with_the_usual_unseen_class(tmp_path):
     plan = load_bench(write_bench(tmp_path))
-    assert [c.key for c in plan.cells] == [f"{m}/digits_c{c}_u{u}_s{s}" for m in ("angular_dino", "iforest")
-                                           for c, u in ((0, 9), (3, 0)) for s in (0, 1)]
+    assert [c.key for c in plan.cells] == [f"{m}/digits_c{c}_u{u}_s{s}" for c, u in ((0, 9), (3, 0))
+                                           for s in (0, 1) for m in ("angular_dino", "iforest")]
     config = plan.configs[plan.cells[0]]
     assert (config.method, config.epochs, config.arch, config.output_dir) == \
         ("angular_dino", 1, "resnet_tiny", str(tmp_path / "runs" / "angular_dino" / "digits_c0_u9_s0"))
     assert plan.cell_path(plan.cells[0]) == tmp_path / "results" / "cells" / "angular_dino" / "digits_c0_u9_s0.json"
     fixed = load_bench(write_bench(tmp_path, unseen_class=None, seeds=[2]))
-    assert [c.key for c in fixed.cells][:2] == ["angular_dino/digits_c0_unone_s2", "angular_dino/digits_c3_unone_s2"]
+    assert [c.key for c in fixed.cells][::2] == ["angular_dino/digits_c0_unone_s2", "angular_dino/digits_c3_unone_s2"]
 
 
 def test_every_method_trains_and_is_tested_on_the_same_split(tmp_path):
@@ -171,6 +171,16 @@ def test_cells_made_with_other_settings_are_refused(tmp_path):
     with pytest.raises(UserError, match="other settings"):
         merge(load_bench(path, {"epochs": 2}))
     assert run_bench(load_bench(path, {"num_threads": 2}), runner=fake_runner, quiet=True).outcomes == []
+
+
+def test_a_setting_only_the_other_kind_of_method_reads_leaves_cells_valid(tmp_path):
+    path = write_bench(tmp_path)
+    run_bench(load_bench(path), runner=fake_runner, quiet=True)
+    with pytest.raises(UserError, match=r"iforest/digits_c0_u9_s0.json \(and 3 more cells\) was made with other "
+                                        r"settings \(iforest_trees: 100 there, 50 now\)"):
+        merge(load_bench(path, {"iforest_trees": 50}))  # angular_dino's cells stay valid
+    with pytest.raises(UserError, match=r"angular_dino/digits_c0_u9_s0.json \(and 3 more cells\).*\(lr: "):
+        merge(load_bench(path, {"lr": 0.1}))  # iforest's cells stay valid
 
 
 @pytest.mark.parametrize("count", [1, 2, 3, 5])

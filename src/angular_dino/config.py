@@ -183,6 +183,25 @@ class Config:
 FIELDS: dict[str, dataclasses.Field] = {f.name: f for f in dataclasses.fields(Config)}
 HINTS: dict[str, Any] = typing.get_type_hints(Config)
 
+
+def _field_names(first: str, last: str) -> tuple[str, ...]:
+    """The names of Config's fields from `first` to `last`, in declaration order (a section of the class)."""
+    names = list(FIELDS)
+    return tuple(names[names.index(first):names.index(last) + 1])
+
+
+# Settings read only by AngularDINO (its arithmetic, views, model, losses, optimisation) and settings read
+# only by the baselines: a change in one kind's settings leaves the other kind's stored runs and bench cells
+# valid, so a sweep built up over sessions survives a new default elsewhere.
+ANGULAR_DINO_ONLY_KEYS = ("precision", "compile", "channels_last",
+                          *_field_names("augmentation", "freeze_last_layer_fraction"))
+BASELINE_ONLY_KEYS = _field_names("baseline_epochs", "iforest_max_samples")
+
+
+def keys_unused_by(method: str) -> tuple[str, ...]:
+    """Settings that cannot change the results of a run of `method`."""
+    return BASELINE_ONLY_KEYS if method == "angular_dino" else ANGULAR_DINO_ONLY_KEYS
+
 # Original AngularDINO keys.
 RENAMED_KEYS = {"student_tmp": "student_temp", "batch_size_per_gpu": "batch_size", "data_path": "data_root"}
 EPOCH_KEYS = {  # original key (in epochs) -> native key (fraction of training)

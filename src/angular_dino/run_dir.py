@@ -9,17 +9,28 @@ from __future__ import annotations
 import json
 from enum import Enum
 from pathlib import Path
-from typing import Any
+from typing import Any, Mapping
 
 import yaml
 
 from angular_dino.checkpoint import save_json, save_text
-from angular_dino.config import Config
+from angular_dino.config import Config, keys_unused_by
 from angular_dino.errors import UserError
 
 # Settings that may change between a run and its resumption without changing its results.
 RESUME_NEUTRAL_KEYS = ("num_threads", "diagnostic_test_metrics", "output_dir", "checkpoint_every_iters")
 RUN_FILES = ("config.yaml", "metrics.jsonl", "result.json", "model.pt", "checkpoints/last.pt")
+
+
+def setting_differences(saved: Mapping[str, Any], config: Config, *, shared_keys_only: bool = False) -> list[str]:
+    """The settings of a stored run (its config as a dict) that differ from `config` in a way that can change
+    its results: resume-neutral settings and those `config.method` does not read are left out.
+    `shared_keys_only` also leaves out keys known to only one side (a setting added to a newer version)."""
+    current = config.to_dict()
+    keys = (set(saved) & set(current)) if shared_keys_only else (set(saved) | set(current))
+    keys -= {*RESUME_NEUTRAL_KEYS, *keys_unused_by(config.method)}
+    return [f"{k}: {saved.get(k)!r} there, {current.get(k)!r} now" for k in sorted(keys)
+            if saved.get(k) != current.get(k)]
 
 
 class RunState(Enum):
@@ -64,9 +75,7 @@ class RunDirectory:
             saved = yaml.safe_load(self.config_path.read_text()) or {}
         except yaml.YAMLError:
             raise UserError(f"{self.config_path} is not valid YAML; choose another output_dir") from None
-        current = config.to_dict()
-        keys = sorted((set(saved) | set(current)) - set(RESUME_NEUTRAL_KEYS))
-        return [f"{k}: {saved.get(k)!r} there, {current.get(k)!r} now" for k in keys if saved.get(k) != current.get(k)]
+        return setting_differences(saved, config)
 
     def start(self, config: Config) -> None:
         """Create the directory for a fresh run, replacing the files of an earlier run there."""

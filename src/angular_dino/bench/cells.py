@@ -16,7 +16,7 @@ from angular_dino.bench.spec import BenchPlan, Cell
 from angular_dino.checkpoint import save_json
 from angular_dino.config import Config
 from angular_dino.errors import UserError
-from angular_dino.run_dir import RESUME_NEUTRAL_KEYS
+from angular_dino.run_dir import setting_differences
 
 CELL_FORMAT = "angular_dino.bench_cell/1"
 DONE, FAILED = "done", "failed"
@@ -51,18 +51,11 @@ def read_cell(path: Path) -> dict[str, Any] | None:
     return record
 
 
-def setting_differences(record: dict[str, Any], config: Config) -> list[str]:
-    """Settings that differ between a stored cell and the bench now (keys new to either side are not compared)."""
-    saved, current = record.get("config", {}), config.to_dict()
-    keys = sorted((set(saved) & set(current)) - set(RESUME_NEUTRAL_KEYS))
-    return [f"{k}: {saved[k]!r} there, {current[k]!r} now" for k in keys if saved[k] != current[k]]
-
-
 def read_cells(plan: BenchPlan) -> dict[Cell, dict[str, Any]]:
     """Records of the bench's cells that have run; refuses done cells made with other settings."""
     records = {cell: record for cell in plan.cells if (record := read_cell(plan.cell_path(cell))) is not None}
     stale = [(cell, differences) for cell, record in records.items() if record["status"] == DONE
-             and (differences := setting_differences(record, plan.configs[cell]))]
+             and (differences := setting_differences(record.get("config", {}), plan.configs[cell], shared_keys_only=True))]
     if stale:
         cell, differences = stale[0]
         others = f" (and {len(stale) - 1} more cells)" if len(stale) > 1 else ""

@@ -213,15 +213,16 @@ def _cell_configs(spec: BenchSpec, overrides: Mapping[str, Any], errors: list[st
     """Every cell's resolved train config; a problem shared by many cells is reported once."""
     configs: dict[Cell, Config] = {}
     problems: dict[str, list[str]] = {}  # message -> cells it concerns
-    for entry in spec.methods:
-        base = _base_file(entry, errors)
-        for dataset in spec.datasets:
-            for normal_class in spec.normal_classes:
-                for seed in spec.seeds:
+    bases = {entry.label: _base_file(entry, errors) for entry in spec.methods}
+    # split by split, every method in turn: an unfinished sweep has whole rows of the per-class table
+    for dataset in spec.datasets:
+        for normal_class in spec.normal_classes:
+            for seed in spec.seeds:
+                for entry in spec.methods:
                     cell = Cell(entry.label, dataset, normal_class, unseen_class_for(spec.unseen_class, normal_class),
                                 seed)
                     try:
-                        configs[cell] = _cell_config(cell, base, spec.settings, entry,
+                        configs[cell] = _cell_config(cell, bases[entry.label], spec.settings, entry,
                                                      Path(spec.runs_dir) / cell.key, overrides)
                     except UserError as exc:
                         for line in str(exc).removeprefix("invalid configuration:").strip().splitlines():
