@@ -1,11 +1,12 @@
-"""Training-step throughput of each backbone on this machine, with and without channels-last.
+"""Training-step throughput of each backbone on this machine: memory layout and bf16 autocast.
 
     .venv/bin/python benchmarks/backbone_speed.py [--archs resnet_tiny resnet_cpu] [--steps 5]
 
 It times real `Trainer` epochs (multi-crop views, student on all crops, teacher on the global ones,
 both losses, backward, AdamW, EMA, then prototype identification) of `--steps` batches of 128
-28×28 images with 2 local crops. The trainer always uses channels-last; this benchmark is why (it
-measures both layouts in one run).
+28×28 images with 2 local crops: contiguous and channels-last in fp32 (the trainer uses channels-last;
+this is why), and channels-last under bf16 autocast (`precision: bf16`, for CPUs with AMX or
+AVX-512-BF16).
 """
 from __future__ import annotations
 
@@ -20,8 +21,9 @@ from angular_dino.trainer import Trainer
 from record import header, write_section
 
 
-def images_per_second(arch: str, channels_last: bool, steps: int) -> float:
-    config = build_config({"arch": arch, "local_crops_number": 2, "epochs": 2, "use_weight": False})[0]
+def images_per_second(arch: str, channels_last: bool, steps: int, precision: str = "fp32") -> float:
+    config = build_config({"arch": arch, "local_crops_number": 2, "epochs": 2, "use_weight": False,
+                           "precision": precision})[0]
     generator = torch.Generator().manual_seed(0)
     n = config.batch_size * steps  # one epoch = `steps` iterations
     images = torch.randint(0, 256, (n, 1, 28, 28), dtype=torch.uint8, generator=generator)
@@ -44,12 +46,15 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=5)
     args = parser.parse_args()
     lines = header("Backbone training throughput (CPU, batch 128, 28×28, 2 global + 2 local crops)") + [
-        "| backbone | images/s, contiguous | images/s, channels-last | speed-up |", "|---|---|---|---|"]
+        "| backbone | images/s, contiguous | images/s, channels-last | speed-up | images/s, channels-last bf16 "
+        "| bf16 speed-up |", "|---|---|---|---|---|---|"]
     for arch in args.archs:
         plain = images_per_second(arch, False, args.steps)
         last = images_per_second(arch, True, args.steps)
-        print(f"{arch}: {plain:.0f} img/s contiguous, {last:.0f} img/s channels-last", flush=True)
-        lines.append(f"| `{arch}` | {plain:.0f} | {last:.0f} | {last / plain:.2f}x |")
+        bf16 = images_per_second(arch, True, args.steps, "bf16")
+        print(f"{arch}: {plain:.0f} img/s contiguous, {last:.0f} img/s channels-last, {bf16:.0f} img/s bf16",
+              flush=True)
+        lines.append(f"| `{arch}` | {plain:.0f} | {last:.0f} | {last / plain:.2f}x | {bf16:.0f} | {bf16 / last:.2f}x |")
     write_section("backbone_speed", lines)
 
 

@@ -20,7 +20,8 @@ from angular_dino.data.prepare import prepare_pu_data, view_settings
 from angular_dino.data.pu_split import NORMAL, SEEN, UNSEEN
 from angular_dino.data.sources import load_dataset
 from angular_dino.metrics import detection_metrics, pu_auroc
-from angular_dino.trainer import Trainer, resolve_device
+from angular_dino.compute import resolve_device
+from angular_dino.trainer import Trainer
 
 
 def dev_set(config, split, labels: torch.Tensor, images: torch.Tensor, seed: int):

@@ -10,11 +10,12 @@ from sklearn.ensemble import IsolationForest
 
 from angular_dino import cli
 from angular_dino.baselines import losses
-from angular_dino.baselines.common import holdout
+from angular_dino.baselines.common import holdout, uses_bf16
 from angular_dino.baselines.deep import svdd_centre
 from angular_dino.baselines.engine import LabeledImages, Optimisation, outputs, train_best_epoch
 from angular_dino.baselines.iforest import forest_as_tensors, isolation_scores
 from angular_dino.baselines.networks import ReconstructionError
+from angular_dino.compute import has_fast_bf16
 from angular_dino.config import METHODS, build_config
 from angular_dino.data.prepare import prepare_pu_data
 from angular_dino.detector import REGISTRY, as_pu_labels, load_detector
@@ -67,6 +68,14 @@ def test_save_and_load_give_identical_scores(method, fitted, digits_split, tmp_p
     np.testing.assert_array_equal(loaded.decision_function(digits_split.test_images),
                                   detector.decision_function(digits_split.test_images))
     np.testing.assert_array_equal(loaded.predict(digits_split.test_images), detector.predict(digits_split.test_images))
+
+
+@pytest.mark.parametrize("amx, avx512_bf16", [(False, False), (True, False), (False, True)])
+def test_auto_baseline_precision_is_bf16_only_where_the_cpu_multiplies_it_natively(monkeypatch, amx, avx512_bf16):
+    monkeypatch.setattr(torch.cpu, "_is_amx_tile_supported", lambda: amx)
+    monkeypatch.setattr(torch.cpu, "_is_avx512_bf16_supported", lambda: avx512_bf16)
+    assert uses_bf16("auto", "cpu") == (amx or avx512_bf16)
+    assert uses_bf16("bf16", "cpu") and not uses_bf16("fp32", "cpu")
 
 
 def test_bf16_precision_learns_and_reloads_identically(digits_split, tmp_path):
@@ -152,6 +161,7 @@ def test_train_with_a_baseline_method_writes_the_run_and_reports_it_when_finishe
     assert all(np.isfinite(line["loss"]) and np.isfinite(line["val_loss"]) for line in lines)
     result = json.loads((run / "result.json").read_text())
     assert result["method"] == "puae" and result["threshold_rule"] == "val_f1" and result["epochs"] == 2
+    assert result["precision"] == ("bf16" if has_fast_bf16(torch.device("cpu")) else "fp32")  # the `auto` default
     assert set(result["auroc"]) == set(result["auprc"]) == {"all", "seen", "unseen"}
     for key in ("threshold", "val_pu_auroc", "n_train", "n_test", "train_seconds", "wall_seconds", "versions",
                 "seed", "dataset", "best_epoch"):

@@ -222,7 +222,7 @@ def test_table_numbers_are_the_mean_and_population_std_of_the_cells(tmp_path, ca
     # 0.9, 0.8, 0.7, 0.6: mean 0.75, deviations ±0.15, ±0.05 -> std sqrt((2*0.0225 + 2*0.0025) / 4) = 0.1118
     assert ("| angular_dino | 4/4 | 0.7500 ± 0.1118 | 0.7000 ± 0.1118 | 0.7600 ± 0.1118 | 0.6500 ± 0.1118 "
             "| 7.5 ± 1.1 |") in markdown
-    assert "| iforest | 4/4 | 0.5000 ± 0.0000 |" in markdown
+    assert "| iforest | 4/4 | 0.5000 ± 0.0000 |" in markdown and "Paired" not in markdown  # complete: no paired table
     # per class: c0/u9 has seeds 0, 1 (0.9, 0.8) -> 0.85 ± 0.05; c3/u0 (0.7, 0.6) -> 0.65 ± 0.05
     assert "| method | c0/u9 | c3/u0 |" in markdown
     assert "| angular_dino | 0.8500 ± 0.0500 | 0.6500 ± 0.0500 |" in markdown
@@ -241,6 +241,10 @@ def test_merge_shows_a_missing_cell_as_missing_and_the_mean_as_partial(tmp_path)
     markdown = merge(plan)
     assert "| angular_dino | 1/2 | 0.9000 ± 0.0000 * |" in markdown
     assert "| angular_dino | 0.9000 | missing |" in markdown and "| iforest | 0.6000 | 0.7000 |" in markdown
+    # iforest's mean covers both splits, angular_dino's one: the paired table compares them on that one
+    assert "| iforest | 2/2 | 0.6500 ± 0.0500 |" in markdown
+    assert "Paired: on the 1 of 2 splits that every method has done:" in markdown
+    assert "| angular_dino | 0.9000 | 0.8500 | 0.9100 |\n| iforest | 0.6000 | 0.5500 | 0.6100 |" in markdown
     rows = {r["method"]: r for r in csv.DictReader((plan.results_dir / "table.csv").open())}
     assert rows["angular_dino"]["complete"] == "False" and rows["angular_dino"]["cells_done"] == "1"
     per_class = {r["method"]: r for r in csv.DictReader((plan.results_dir / "per_class.csv").open())}

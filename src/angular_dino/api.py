@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from angular_dino.compute import resolve_device
 from angular_dino.config import FIELDS, Config, build_config
 from angular_dino.data.folder import default_augmentation
 from angular_dino.data.prepare import PUData, pu_data_from_arrays, views_for
@@ -26,9 +27,7 @@ from angular_dino.detector import BaseDetector, as_images, as_pu_labels
 from angular_dino.errors import UserError
 from angular_dino.model.network import AngularDINONet
 from angular_dino.prototypes import IdentifiedPrototypes, anomaly_score
-from angular_dino.trainer import Trainer, resolve_device
-
-SCORE_BATCH = 256  # images per teacher forward when scoring: on CPU 256 ran 2.2x faster than 1024 (cache)
+from angular_dino.trainer import SCORE_BATCH, Trainer
 
 
 def config_from_dict(values: dict[str, Any]) -> Config:

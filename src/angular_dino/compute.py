@@ -17,6 +17,15 @@ from angular_dino.errors import UserError
 AUTOCAST_DTYPES = {"bf16": torch.bfloat16, "fp16": torch.float16}
 
 
+def resolve_device(name: str) -> torch.device:
+    """`auto` -> a CUDA GPU when present, else the CPU; `cuda` without a GPU is a clear error."""
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name == "cuda" and not torch.cuda.is_available():
+        raise UserError("device: cuda was requested but no CUDA GPU is available; use device: auto or cpu")
+    return torch.device(name)
+
+
 def use_determinism(requested: bool | None, device: torch.device) -> bool:
     """Switch deterministic algorithms on or off for this process; returns the resolved setting."""
     enabled = device.type == "cpu" if requested is None else requested
@@ -29,6 +38,15 @@ def use_determinism(requested: bool | None, device: torch.device) -> bool:
     torch.backends.cudnn.deterministic = enabled
     torch.backends.cudnn.benchmark = not enabled
     return enabled
+
+
+def has_fast_bf16(device: torch.device) -> bool:
+    """Whether `device` multiplies bfloat16 natively (a CUDA GPU with bf16; a CPU with AMX or AVX-512-BF16).
+    Elsewhere bf16 autocast is emulated and slower than fp32."""
+    if device.type == "cuda":
+        return torch.cuda.is_bf16_supported()
+    probes = ("_is_amx_tile_supported", "_is_avx512_bf16_supported")  # torch.cpu's own checks (private: getattr)
+    return device.type == "cpu" and any(getattr(torch.cpu, probe, lambda: False)() for probe in probes)
 
 
 def resolve_precision(requested: str, device: torch.device) -> str:

@@ -163,9 +163,11 @@ class Config:
     baseline_batch_size: int = setting(128, "Batch size of the deep baselines.", low=1)
     baseline_image_size: int = setting(32, "Side the baselines resize images to (a multiple of 8; grayscale is "
                                            "repeated to 3 channels, values in [0, 1]).", low=8)
-    baseline_precision: str = setting("fp32", "Arithmetic of the deep baselines' networks: `fp32` (as published) or "
-                                              "`bf16` (bfloat16 autocast: faster on CPUs with AMX/AVX-512-BF16 and "
-                                              "on GPUs; scores and losses stay float32).", choices=("fp32", "bf16"))
+    baseline_precision: str = setting("auto", "Arithmetic of the deep baselines' networks: `auto` (bf16 where the "
+                                              "hardware multiplies bfloat16 natively: CPUs with AMX or AVX-512-BF16, "
+                                              "GPUs with bf16; else fp32), `fp32` (as published) or `bf16` (bfloat16 "
+                                              "autocast; scores and losses stay float32).",
+                                      choices=("auto", "fp32", "bf16"))
     alpha: float = setting(0.1, "Assumed anomaly share of U for `pu` (class prior), `puae`, `pusvdd`, `loe`, `soel`.",
                            low=0.0, high=1.0, open_low=True)
     deepsad_eta: float = setting(1.0, "Weight of the labeled anomalies in the DeepSAD loss.", low=0.0)

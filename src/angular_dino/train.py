@@ -20,6 +20,7 @@ from tqdm import tqdm
 from angular_dino import __version__
 from angular_dino.api import AngularDINO
 from angular_dino.checkpoint import load_torch, save_torch
+from angular_dino.compute import resolve_device
 from angular_dino.config import Config
 from angular_dino.data.prepare import PUData, prepare_pu_data, view_settings
 from angular_dino.data.pu_split import NORMAL, SEEN, UNSEEN
@@ -29,7 +30,7 @@ from angular_dino.interrupts import TrainingStopped, stop_signals
 from angular_dino.metrics import detection_metrics, metrics_table, pu_auroc
 from angular_dino.run_dir import RunDirectory, RunState
 from angular_dino.run_report import write_run_report
-from angular_dino.trainer import CHECKPOINT_FORMAT, Trainer, resolve_device
+from angular_dino.trainer import CHECKPOINT_FORMAT, Trainer
 
 
 def versions() -> dict[str, str]:

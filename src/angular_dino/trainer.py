@@ -30,12 +30,9 @@ class TrainingDiverged(UserError):
     """The loss became NaN or infinite."""
 
 
-def resolve_device(name: str) -> torch.device:
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if name == "cuda" and not torch.cuda.is_available():
-        raise UserError("device: cuda was requested but no CUDA GPU is available; use device: auto or cpu")
-    return torch.device(name)
+# Images per teacher forward on clean images (identification, validation, scoring): on CPU 256 ran 2.2x
+# faster than 1024 (cache) with identical outputs.
+SCORE_BATCH = 256
 
 
 def seeds_for(seed: int, count: int) -> list[int]:
@@ -203,7 +200,7 @@ class Trainer:
 
     # --- prototypes and scores -------------------------------------------------------------------
     @torch.no_grad()
-    def cosines(self, images: torch.Tensor, batch_size: int = 1024) -> torch.Tensor:
+    def cosines(self, images: torch.Tensor, batch_size: int = SCORE_BATCH) -> torch.Tensor:
         """Teacher prototype cosines (N, K) of clean images, in evaluation mode."""
         self.teacher.eval()
         out = []

@@ -10,6 +10,7 @@ import torch
 import torch.nn.functional as F
 
 from angular_dino.baselines.losses import LOE_MODES
+from angular_dino.compute import has_fast_bf16, resolve_device
 from angular_dino.data.pu_split import holdout_pu
 from angular_dino.detector import as_images, as_pu_labels
 from angular_dino.errors import UserError
@@ -53,10 +54,18 @@ class BaselineSettings:
                    iforest_trees=config.iforest_trees, iforest_max_samples=config.iforest_max_samples,
                    threshold_rule=config.threshold_rule, contamination=config.contamination,
                    val_fraction=config.val_fraction, seed=config.seed, device=config.device,
-                   bf16=config.baseline_precision == "bf16")
+                   bf16=uses_bf16(config.baseline_precision, config.device))
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
+
+
+def uses_bf16(baseline_precision: str, device: str) -> bool:
+    """`auto` means bf16 where the hardware multiplies it natively: there it keeps the published accuracy
+    (BENCHMARKS.md, baseline fidelity) at 2-3x the speed."""
+    if baseline_precision == "auto":
+        return has_fast_bf16(resolve_device(device))
+    return baseline_precision == "bf16"
 
 
 def model_input(X: Any, image_size: int, device: torch.device | str = "cpu") -> torch.Tensor:

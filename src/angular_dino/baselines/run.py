@@ -19,7 +19,7 @@ from angular_dino.data.prepare import prepare_pu_data
 from angular_dino.detector import REGISTRY, BaseDetector
 from angular_dino.metrics import detection_metrics, pu_auroc
 from angular_dino.run_dir import RunDirectory
-from angular_dino.trainer import resolve_device
+from angular_dino.compute import resolve_device
 
 
 def build_baseline(config: Config) -> BaseDetector:
@@ -70,6 +70,7 @@ def train_baseline(config: Config, run: RunDirectory, *, started: float, quiet: 
               "val_pu_auroc": pu_auroc(torch.from_numpy(detector.decision_function(data.val_images)),
                                        data.val_is_positive),
               "best_epoch": best_epochs, "epochs": config.baseline_epochs if history else None,
+              "precision": ("bf16" if detector.settings.bf16 else "fp32") if history else None,  # `auto` resolved
               **run_fields(config, data, train_seconds, started, device)}
     run.write_result(result)
     if not quiet:

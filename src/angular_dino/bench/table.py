@@ -3,7 +3,8 @@
 Per method: mean ± std over its done cells of AUROC (all, seen, unseen), AUPRC (all) and training
 time, with the count of done / expected cells; per normal class: AUROC (all). A cell that has not
 run is shown as missing and one that failed as failed, never dropped silently: a mean over fewer
-cells than expected is marked partial (`*`). The std is the population std (numpy's default, ddof 0),
+cells than expected is marked partial (`*`). While the sweep is partial, a paired table compares the
+methods on the splits that all of them have done, since partial means may cover different splits. The std is the population std (numpy's default, ddof 0),
 so one cell has std 0.
 """
 from __future__ import annotations
@@ -89,6 +90,8 @@ class Tables:
     methods: dict[str, Group]
     per_class: dict[str, dict[str, Group]]  # method -> column title -> group
     failures: dict[str, str]  # cell key -> first line of its error
+    paired: dict[str, Group]  # method -> its cells on the splits that every method has done
+    splits: tuple[int, int]  # (splits every method has done, all splits)
 
     def markdown(self) -> str:
         lines = ["| method | cells | " + " | ".join(TITLES.values()) + " |", "|---|---|" + "---|" * len(TITLES)]
@@ -102,6 +105,13 @@ class Tables:
             lines.append(f"| {method} | " + " | ".join(groups[c].text("auroc_all", 4) for c in columns) + " |")
         lines += ["", f"mean ± std (population std) over the done cells; {PARTIAL} = partial: some of the method's "
                       "cells are missing or failed, so the mean covers only the done ones."]
+        common, total = self.splits
+        if common and common < total:  # partial means cover different splits: compare them on the same ones
+            names = ("auroc_all", "auroc_seen", "auroc_unseen")
+            lines += ["", f"Paired: on the {common} of {total} splits that every method has done:", "",
+                      "| method | " + " | ".join(TITLES[n] for n in names) + " |", "|---|" + "---|" * len(names)]
+            lines += [f"| {method} | " + " | ".join(group.text(n, 4) for n in names) + " |"
+                      for method, group in self.paired.items()]
         if self.failures:
             lines += ["", "Failed cells (the full errors are in their cell files):", ""]
             lines += [f"- `{key}`: {error}" for key, error in self.failures.items()]
@@ -152,7 +162,14 @@ def build_tables(plan: BenchPlan, records: Mapping[Cell, Mapping[str, Any]]) -> 
                              for title, coordinates in columns.items()}
     failures = {cell.key: first_line(record.get("error")) for cell, record in records.items()
                 if record["status"] == FAILED}
-    return Tables(methods, per_class, failures)
+    splits: dict[str, list[Cell]] = {}
+    for cell in plan.cells:
+        splits.setdefault(cell.split_name, []).append(cell)
+    common = {name for name, cells in splits.items()
+              if all(records.get(cell, {}).get("status") == DONE for cell in cells)}
+    paired = {method: _group([c for c in plan.cells if c.method == method and c.split_name in common], records)
+              for method in plan.methods}
+    return Tables(methods, per_class, failures, paired, (len(common), len(splits)))
 
 
 def write_tables(plan: BenchPlan, records: Mapping[Cell, Mapping[str, Any]]) -> str:
