@@ -15,12 +15,12 @@ import time
 import numpy as np
 import torch
 
+from angular_dino.compute import resolve_device
 from angular_dino.config import load_config
 from angular_dino.data.prepare import prepare_pu_data, view_settings
 from angular_dino.data.pu_split import NORMAL, SEEN, UNSEEN
 from angular_dino.data.sources import load_dataset
 from angular_dino.metrics import detection_metrics, pu_auroc
-from angular_dino.compute import resolve_device
 from angular_dino.trainer import Trainer
 
 

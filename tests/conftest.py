@@ -1,5 +1,3 @@
-import importlib.util
-
 import pytest
 
 from angular_dino.config import build_config
@@ -22,13 +20,3 @@ def trained_digits(tmp_path_factory):
     """One full digits training run shared by the tests that only read its results: (config, result)."""
     config = build_config({**DIGITS, "output_dir": str(tmp_path_factory.mktemp("digits") / "run")})[0]
     return config, train(config, quiet=True)
-
-
-@pytest.fixture(autouse=True, scope="session")
-def report_package():
-    """The real `angular_dino.report` when installed; otherwise (its branch not merged yet) a recording stand-in."""
-    if importlib.util.find_spec("angular_dino.report") is None:
-        import report_stand_in
-
-        report_stand_in.install()
-    return importlib.import_module("angular_dino.report")

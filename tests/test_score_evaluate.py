@@ -88,19 +88,10 @@ def test_evaluate_on_another_folder(run, tmp_path, capsys):
     assert "lacks normal/ and anomaly/" in capsys.readouterr().err
 
 
-def test_every_run_and_evaluation_builds_the_report(run, report_package):
-    run_dir, config, result = run
-    if hasattr(report_package, "CALLS"):  # stand-in: check what the real report would be given
-        by_dir = {out: inputs for out, inputs in report_package.CALLS}
-        inputs = by_dir[run_dir]
-        assert inputs.result == result and inputs.threshold == result["threshold"]
-        assert inputs.test_embeddings.shape == (len(inputs.test_scores), config.emb_dim)
-        assert set(inputs.gallery) == set(result["prototypes"]["normal"] + result["prototypes"]["anomaly"])
-        assert all(images.shape == (8, 1, 16, 16) and images.dtype == np.uint8 for images in inputs.gallery.values())
-        assert inputs.class_names == tuple(str(d) for d in range(10)) and len(inputs.history) == config.epochs
-    else:
-        written = sorted((run_dir / "plots").glob("*.png"))
-        assert written and all(p.stat().st_size > 0 for p in written) and (run_dir / "report.html").stat().st_size
+def test_a_training_run_builds_the_report(run):
+    run_dir, _, _ = run
+    written = sorted((run_dir / "plots").glob("*.png"))
+    assert written and all(p.stat().st_size > 0 for p in written) and (run_dir / "report.html").stat().st_size
 
 
 def test_score_needs_no_training_data(run, tmp_path):

@@ -23,6 +23,16 @@ def untrained_auroc(config) -> float:
     return detection_metrics(trainer.scores(data.test_images), data.test_kind)["auroc"]["all"]
 
 
+def test_teacher_cosines_do_not_depend_on_the_batch_size(digits_settings):
+    """Identification and scoring batch the clean images for speed; the batch must not change a single bit."""
+    config = build_config({**digits_settings, "epochs": 1})[0]
+    data = prepare_pu_data(config)
+    trainer = Trainer(config, data.train_images, data.train_is_positive, view_settings(config, data),
+                      torch.device("cpu"))
+    trainer.train_epoch()
+    assert torch.equal(trainer.cosines(data.test_images, 7), trainer.cosines(data.test_images, 1024))
+
+
 def test_training_learns_well_above_the_untrained_model(trained_digits):
     config, result = trained_digits
     baseline = untrained_auroc(config)
