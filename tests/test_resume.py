@@ -86,9 +86,13 @@ def test_two_runs_with_the_same_seed_are_identical(digits_settings, tmp_path):
     assert torch.are_deterministic_algorithms_enabled()  # deterministic: null means on for the CPU
 
 
-def test_precision_resolves_per_device():
+@pytest.mark.parametrize("native_bf16", [False, True])
+def test_precision_resolves_per_device(monkeypatch, native_bf16):
+    monkeypatch.setattr(torch.cpu, "_is_amx_tile_supported", lambda: native_bf16)
+    monkeypatch.setattr(torch.cpu, "_is_avx512_bf16_supported", lambda: False)
     cpu, cuda = torch.device("cpu"), torch.device("cuda")
-    assert resolve_precision("auto", cpu) == "fp32" and resolve_precision("auto", cuda) == "bf16"
+    assert resolve_precision("auto", cpu) == ("bf16" if native_bf16 else "fp32")
+    assert resolve_precision("auto", cuda) == "bf16"
     assert resolve_precision("bf16", cpu) == "bf16"
     with pytest.raises(UserError, match="fp16 needs a CUDA GPU"):
         resolve_precision("fp16", cpu)

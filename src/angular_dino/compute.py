@@ -50,9 +50,10 @@ def has_fast_bf16(device: torch.device) -> bool:
 
 
 def resolve_precision(requested: str, device: torch.device) -> str:
-    """`auto` -> bf16 on CUDA, fp32 elsewhere; fp16 needs CUDA (its gradient scaler is CUDA's)."""
+    """`auto` -> bf16 on CUDA and on CPUs that multiply bf16 natively (1.7-2.2x faster training there, same
+    development AUROC: BENCHMARKS.md), fp32 elsewhere; fp16 needs CUDA (its gradient scaler is CUDA's)."""
     if requested == "auto":
-        return "bf16" if device.type == "cuda" else "fp32"
+        return "bf16" if device.type == "cuda" or has_fast_bf16(device) else "fp32"
     if requested == "fp16" and device.type != "cuda":
         raise UserError("precision: fp16 needs a CUDA GPU; use bf16 or fp32 on the CPU")
     return requested

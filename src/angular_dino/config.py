@@ -59,7 +59,8 @@ class Config:
                                              "(0 = only at the end of each epoch).", low=0)
     deterministic: bool | None = setting(None, "Deterministic algorithms (same seed, same device: identical "
                                                "results); null = on for CPU, off for CUDA.")
-    precision: str = setting("auto", "`auto` (bf16 autocast on CUDA, fp32 on CPU), `bf16`, `fp16` (CUDA only, "
+    precision: str = setting("auto", "`auto` (bf16 autocast on CUDA and on CPUs with AMX or AVX-512-BF16, else "
+                                     "fp32), `bf16`, `fp16` (CUDA only, "
                                      "with a gradient scaler) or `fp32`.", choices=PRECISIONS)
     compile: bool = setting(False, "torch.compile the backbones (faster on GPU after a warm-up).")
     channels_last: bool = setting(True, "Keep the networks in the channels-last memory format.")

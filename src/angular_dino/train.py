@@ -198,7 +198,8 @@ def train(config: Config, *, restart: bool = False, quiet: bool = False) -> dict
     detector.save(run.model_path)
     result = {**metrics, "threshold": detector.threshold_, "threshold_rule": config.threshold_rule,
               "val_pu_auroc": history[-1]["val_pu_auroc"], "prototypes": trainer.prototypes.to_dict(),
-              "epochs": config.epochs, **run_fields(config, data, train_seconds, started, device)}
+              "epochs": config.epochs, "precision": trainer.amp.precision,  # `auto` resolved
+              **run_fields(config, data, train_seconds, started, device)}
     run.write_result(result)
     write_run_report(run.path, detector, config, result, history, data, test_scores)
     if not quiet:
