@@ -183,6 +183,17 @@ def test_a_setting_only_the_other_kind_of_method_reads_leaves_cells_valid(tmp_pa
         merge(load_bench(path, {"lr": 0.1}))  # iforest's cells stay valid
 
 
+def test_methods_train_only_those_cells_and_the_table_still_shows_every_method(tmp_path):
+    plan = load_bench(write_bench(tmp_path))
+    with pytest.raises(UserError, match=r"--methods: pusvd is not a method of bench t \(its methods: angular_dino, "
+                                        r"iforest\)"):
+        run_bench(plan, methods=["pusvd"], runner=fake_runner, quiet=True)
+    report = run_bench(plan, methods=["iforest"], runner=fake_runner, quiet=True)
+    assert {o.cell.method for o in report.outcomes} == {"iforest"} and len(report.outcomes) == 4
+    assert "| angular_dino | 0/4 | missing |" in report.markdown
+    assert len(run_bench(plan, runner=fake_runner, quiet=True).outcomes) == 4  # then the rest
+
+
 @pytest.mark.parametrize("count", [1, 2, 3, 5])
 def test_shards_cover_every_cell_exactly_once_whatever_the_yaml_order(tmp_path, count):
     plan = load_bench(write_bench(tmp_path))
@@ -289,6 +300,9 @@ def test_cli_bad_bench_input_exits_2_and_writes_nothing(tmp_path, capsys):
     assert main(["bench", "--config", str(path)]) == 2
     assert "seeds: expected a non-empty list" in capsys.readouterr().err
     assert main(["bench", "merge", "--config", str(write_bench(tmp_path)), "--jobs", "2"]) == 2
+    assert main(["bench", "merge", "--config", str(write_bench(tmp_path)), "--methods", "iforest"]) == 2
+    assert main(["bench", "--config", str(write_bench(tmp_path)), "--methods", "nope"]) == 2
+    assert "--methods: nope is not a method of bench t" in capsys.readouterr().err
     assert main(["bench", "--config", str(path), "--shard", "2/1"]) == 2
     assert not (tmp_path / "results").exists() and not (tmp_path / "runs").exists()
 

@@ -28,6 +28,8 @@ def _parser() -> argparse.ArgumentParser:
                        help="override one train setting in every cell; repeatable (value read as YAML)")
     bench.add_argument("--shard", default="1/1", metavar="I/N", help="run the I-th of N disjoint shares of the cells")
     bench.add_argument("--jobs", type=int, default=1, help="cells trained at once, in separate processes")
+    bench.add_argument("--methods", nargs="+", metavar="NAME",
+                       help="train only these methods' cells now (the bench's method names); the table shows all")
     bench.add_argument("--quiet", action="store_true", help="no per-run progress bars or summaries")
     score = commands.add_parser("score", help="anomaly scores and 0/1 labels of images, as CSV (needs only model.pt)")
     score.add_argument("--run", required=True, help="run directory holding model.pt")
@@ -62,14 +64,14 @@ def _bench(args: argparse.Namespace) -> int:
     from angular_dino.bench.cells import parse_shard
     from angular_dino.config import parse_overrides
 
-    if args.action == "merge" and (args.shard != "1/1" or args.jobs != 1):
+    if args.action == "merge" and (args.shard != "1/1" or args.jobs != 1 or args.methods):
         raise UserError("bench merge trains nothing: it takes --config (and --set) only")
     shard = parse_shard(args.shard)
     plan = load_bench(args.config, parse_overrides(args.set))
     if args.action == "merge":
         merge(plan)
         return 0
-    return 1 if run_bench(plan, shard=shard, jobs=args.jobs, quiet=args.quiet).failed else 0
+    return 1 if run_bench(plan, shard=shard, jobs=args.jobs, methods=args.methods, quiet=args.quiet).failed else 0
 
 
 def _score(args: argparse.Namespace) -> None:

@@ -15,7 +15,7 @@ from concurrent.futures import ProcessPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any, Callable, Iterator, Sequence
 
 from tqdm import tqdm
 
@@ -82,13 +82,18 @@ def threads_per_job(jobs: int) -> int:
     return max(1, available_cores() // jobs)
 
 
-def run_bench(plan: BenchPlan, *, shard: tuple[int, int] = (1, 1), jobs: int = 1, quiet: bool = False,
-              runner: CellRunner = train_cell) -> BenchReport:
-    """Train this shard's cells that are not done yet, then write and print the tables of all cells."""
+def run_bench(plan: BenchPlan, *, shard: tuple[int, int] = (1, 1), jobs: int = 1,
+              methods: Sequence[str] | None = None, quiet: bool = False, runner: CellRunner = train_cell) -> BenchReport:
+    """Train this shard's cells that are not done yet (of `methods` only, when given: the ones wanted first in a
+    long sweep), then write and print the tables of all cells."""
     if jobs < 1:
         raise UserError(f"--jobs must be at least 1, got {jobs}")
+    unknown = sorted(set(methods or ()) - set(plan.methods))
+    if unknown:
+        raise UserError(f"--methods: {', '.join(unknown)} is not a method of bench {plan.name} "
+                        f"(its methods: {', '.join(plan.methods)})")
     records = read_cells(plan)
-    mine = shard_cells(plan.cells, *shard)
+    mine = [cell for cell in shard_cells(plan.cells, *shard) if not methods or cell.method in methods]
     pending = [cell for cell in mine if records.get(cell, {}).get("status") != DONE]
     print(f"bench {plan.name}: {len(plan.cells)} cells; shard {shard[0]}/{shard[1]} has {len(mine)}, "
           f"{len(mine) - len(pending)} done, {len(pending)} to run", file=sys.stderr)
