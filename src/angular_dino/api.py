@@ -25,6 +25,7 @@ from angular_dino.data.prepare import PUData, pu_data_from_arrays, views_for
 from angular_dino.data.sources import resize_images
 from angular_dino.detector import BaseDetector, as_images, as_pu_labels
 from angular_dino.errors import UserError
+from angular_dino.history import epoch_record
 from angular_dino.model.network import AngularDINONet
 from angular_dino.prototypes import IdentifiedPrototypes, anomaly_score
 from angular_dino.trainer import SCORE_BATCH, Trainer
@@ -70,13 +71,12 @@ class AngularDINO(BaseDetector):
                                    config.seed)
         trainer = Trainer(config, data.train_images, data.train_is_positive, views_for(config, data.mean, data.std),
                           resolve_device(config.device))
-        from angular_dino.train import _epoch_record  # one record format for the API and metrics.jsonl
 
         history: list[dict[str, Any]] = []
         while trainer.epoch < config.epochs:
             start = time.time()
             losses = trainer.train_epoch()
-            history.append(_epoch_record(trainer, data, losses, time.time() - start, diagnostic=False))
+            history.append(epoch_record(trainer, data, losses, time.time() - start, diagnostic=False))
         self._take_model(trainer, data.mean, data.std, history)
         self.choose_threshold(data)
         return self

@@ -26,8 +26,9 @@ from angular_dino.data.prepare import PUData, prepare_pu_data, view_settings
 from angular_dino.data.pu_split import NORMAL, SEEN, UNSEEN
 from angular_dino.distributed import init_distributed, local_device
 from angular_dino.errors import UserError
+from angular_dino.history import epoch_record
 from angular_dino.interrupts import TrainingStopped, stop_signals
-from angular_dino.metrics import detection_metrics, metrics_table, pu_auroc
+from angular_dino.metrics import detection_metrics, metrics_table
 from angular_dino.run_dir import RunDirectory, RunState
 from angular_dino.run_report import write_run_report
 from angular_dino.trainer import CHECKPOINT_FORMAT, Trainer
@@ -49,20 +50,6 @@ def run_fields(config: Config, data: PUData, train_seconds: float, started: floa
                        "unseen": int((kinds == UNSEEN).sum())},
             "train_seconds": round(train_seconds, 1), "wall_seconds": round(time.time() - started, 1),
             "device": str(device), "versions": versions()}
-
-
-def _epoch_record(trainer: Trainer, data: PUData, losses: dict[str, float], seconds: float,
-                  diagnostic: bool) -> dict[str, Any]:
-    """One metrics.jsonl line: losses, schedules, prototypes and validation figures (PU labels only)."""
-    prototypes = trainer.prototypes
-    record: dict[str, Any] = {"epoch": trainer.epoch, **losses, "seconds": round(seconds, 2),
-                              "normal_prototypes": list(prototypes.normal),
-                              "anomaly_prototypes": list(prototypes.anomaly),
-                              "val_pu_auroc": pu_auroc(trainer.scores(data.val_images), data.val_is_positive)}
-    if diagnostic:  # never used for any choice; labelled so in the file
-        test = detection_metrics(trainer.scores(data.test_images), data.test_kind)
-        record["diagnostic_test_auroc"] = test["auroc"]
-    return record
 
 
 def summary_table(result: dict[str, Any]) -> str:
@@ -179,7 +166,7 @@ def train(config: Config, *, restart: bool = False, quiet: bool = False) -> dict
         while trainer.epoch < config.epochs:
             bar.set_description(f"epoch {trainer.epoch + 1}/{config.epochs}")
             losses = trainer.train_epoch(on_step)
-            record = _epoch_record(trainer, data, losses, time.time() - epoch_start, config.diagnostic_test_metrics)
+            record = epoch_record(trainer, data, losses, time.time() - epoch_start, config.diagnostic_test_metrics)
             history.append(record)
             train_seconds += record["seconds"]
             checkpoint(due=True)
