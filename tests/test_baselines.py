@@ -9,6 +9,7 @@ import yaml
 from sklearn.ensemble import IsolationForest
 
 from angular_dino import cli
+from angular_dino import train as train_module
 from angular_dino.baselines import losses
 from angular_dino.baselines.common import holdout, uses_bf16
 from angular_dino.baselines.deep import svdd_centre
@@ -19,6 +20,7 @@ from angular_dino.compute import has_fast_bf16
 from angular_dino.config import METHODS, build_config
 from angular_dino.data.prepare import prepare_pu_data
 from angular_dino.detector import REGISTRY, as_pu_labels, load_detector
+from angular_dino.distributed import Distributed
 from angular_dino.errors import UserError
 from angular_dino.metrics import detection_metrics
 
@@ -150,6 +152,14 @@ def write_config(tmp_path: Path, **extra) -> Path:
     path = tmp_path / "config.yml"
     path.write_text(yaml.safe_dump(settings))
     return path
+
+
+def test_a_baseline_under_torchrun_is_refused_before_any_file_is_written(tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr(train_module, "init_distributed", lambda device: Distributed(rank=1, world_size=2))
+    assert cli.main(["train", "--config", str(write_config(tmp_path)), "--set", "method=puae"]) == 2
+    assert "method: puae trains in one process (the baselines are not data-parallel); run it without torchrun" \
+        in capsys.readouterr().err
+    assert not (tmp_path / "run").exists()
 
 
 def test_train_with_a_baseline_method_writes_the_run_and_reports_it_when_finished(tmp_path, capsys):

@@ -93,6 +93,9 @@ def train(config: Config, *, restart: bool = False, quiet: bool = False) -> dict
     started = time.time()
     device = resolve_device(config.device)
     context = init_distributed(device)
+    if config.method != "angular_dino" and context.enabled:  # every rank would train and write the same files
+        raise UserError(f"method: {config.method} trains in one process (the baselines are not data-parallel); "
+                        "run it without torchrun")
     device = local_device(device, context)
     run = RunDirectory(config.output_dir)
     state = context.from_main(run.state_for(config, restart) if context.is_main else None)
