@@ -1,6 +1,8 @@
 """`angular-dino bench`: cells on identical splits, resume, shards, failures, tables, the CLI wiring."""
 import csv
 import os
+import pickle
+import signal
 from pathlib import Path
 
 import pytest
@@ -15,6 +17,7 @@ from angular_dino.bench.spec import SPLIT_KEYS
 from angular_dino.cli import main
 from angular_dino.data.prepare import prepare_pu_data
 from angular_dino.errors import UserError
+from angular_dino.interrupts import TrainingStopped
 from angular_dino.trainer import Trainer, TrainingDiverged
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -307,25 +310,31 @@ def test_cli_bad_bench_input_exits_2_and_writes_nothing(tmp_path, capsys):
     assert not (tmp_path / "results").exists() and not (tmp_path / "runs").exists()
 
 
-def test_an_interrupted_cell_resumes_through_train(tmp_path, monkeypatch, capsys):
+def test_ctrl_c_stops_the_sweep_and_the_interrupted_cell_resumes_through_train(tmp_path, monkeypatch, capsys):
     path = write_bench(tmp_path, normal_classes=[0], seeds=[0],
-                       methods={"angular_dino": {"config": str(tmp_path / "digits.yml")}})
+                       methods={"angular_dino": {"config": str(tmp_path / "digits.yml")}, "iforest": {}})
     plan = load_bench(path, {"epochs": 2})
     real_epoch = Trainer.train_epoch
 
-    def stop_in_second_epoch(self, on_step):
+    def ctrl_c_in_second_epoch(self, on_step):
         if self.epoch == 1:
-            raise KeyboardInterrupt
+            os.kill(os.getpid(), signal.SIGINT)  # a real Ctrl-C: train() checkpoints at the next iteration
         return real_epoch(self, on_step)
 
-    monkeypatch.setattr(Trainer, "train_epoch", stop_in_second_epoch)
-    with pytest.raises(KeyboardInterrupt):
+    monkeypatch.setattr(Trainer, "train_epoch", ctrl_c_in_second_epoch)
+    with pytest.raises(TrainingStopped, match="stopped by SIGINT"):
         run_bench(plan, quiet=True)
-    assert read_cells(plan) == {}  # not finished: no cell file
+    assert read_cells(plan) == {}  # not finished, and not recorded as failed
+    assert not Path(plan.configs[plan.cells[1]].output_dir).exists()  # the sweep stopped: iforest never started
     monkeypatch.setattr(Trainer, "train_epoch", real_epoch)
     report = run_bench(plan, quiet=True)
-    assert f"resuming {plan.configs[plan.cells[0]].output_dir} at epoch 2, iteration 0" in capsys.readouterr().err
+    assert f"resuming {plan.configs[plan.cells[0]].output_dir} at epoch 2" in capsys.readouterr().err
     assert not report.failed and read_cells(plan)[plan.cells[0]]["result"]["epochs"] == 2
+
+
+def test_a_stop_in_a_jobs_worker_reaches_the_parent_intact():
+    stopped = pickle.loads(pickle.dumps(TrainingStopped(signal.SIGTERM, "stopped by SIGTERM at epoch 2")))
+    assert stopped.signum == signal.SIGTERM and str(stopped) == "stopped by SIGTERM at epoch 2"
 
 
 def test_the_committed_fashion_mnist_bench_is_the_documented_sweep(monkeypatch):

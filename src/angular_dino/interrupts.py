@@ -23,6 +23,10 @@ class TrainingStopped(Exception):
         super().__init__(message)
         self.signum = signum
 
+    def __reduce__(self) -> tuple:
+        """Picklable with both arguments, so it crosses from a `bench --jobs` worker to the parent intact."""
+        return type(self), (self.signum, str(self))
+
 
 class StopRequest:
     """Set by a stop signal; read by the training loop at iteration boundaries."""

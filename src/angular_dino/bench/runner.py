@@ -24,6 +24,7 @@ from angular_dino.bench.spec import BenchPlan, Cell
 from angular_dino.bench.table import write_tables
 from angular_dino.config import Config
 from angular_dino.errors import UserError
+from angular_dino.interrupts import TrainingStopped
 
 CellRunner = Callable[[Config, bool], dict[str, Any]]  # (config, quiet) -> result.json's content
 
@@ -59,9 +60,12 @@ class BenchReport:
 
 
 def run_cell(cell: Cell, config: Config, path: Path, quiet: bool, runner: CellRunner) -> Outcome:
-    """Train one cell and write its file; any failure is recorded rather than raised (the sweep goes on)."""
+    """Train one cell and write its file; a failure is recorded rather than raised (the sweep goes on), a stop
+    signal is raised (the cell is left unrecorded, to resume)."""
     try:
         result = runner(config, quiet)
+    except TrainingStopped:  # Ctrl-C / SIGTERM: the cell saved its checkpoint; the whole sweep stops
+        raise
     except UserError as exc:  # bad input or a diverged run (TrainingDiverged): the message says it all
         error = str(exc)
     except Exception as exc:  # a bug: keep the traceback in the cell file for whoever fixes it
