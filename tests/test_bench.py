@@ -257,12 +257,22 @@ def test_merge_shows_a_missing_cell_as_missing_and_the_mean_as_partial(tmp_path)
     assert "| angular_dino | 0.9000 | missing |" in markdown and "| iforest | 0.6000 | 0.7000 |" in markdown
     # iforest's mean covers both splits, angular_dino's one: the paired table compares them on that one
     assert "| iforest | 2/2 | 0.6500 ± 0.0500 |" in markdown
-    assert "Paired: on the 1 of 2 splits that every method has done:" in markdown
+    assert "Paired: on the 1 of 2 splits that every method with a done cell has done:" in markdown
     assert "| angular_dino | 0.9000 | 0.8500 | 0.9100 |\n| iforest | 0.6000 | 0.5500 | 0.6100 |" in markdown
     rows = {r["method"]: r for r in csv.DictReader((plan.results_dir / "table.csv").open())}
     assert rows["angular_dino"]["complete"] == "False" and rows["angular_dino"]["cells_done"] == "1"
     per_class = {r["method"]: r for r in csv.DictReader((plan.results_dir / "per_class.csv").open())}
     assert per_class["angular_dino"]["c3/u0"] == "missing" and float(per_class["iforest"]["c3/u0"]) == 0.7
+
+
+def test_the_paired_table_leaves_out_methods_that_have_not_started(tmp_path):
+    plan = load_bench(write_bench(tmp_path, seeds=[0], methods={"angular_dino": {"config": str(tmp_path / "digits.yml")},
+                                                                "iforest": {}, "puae": {}}))
+    write_results(plan, {"angular_dino": [0.9, None], "iforest": [0.6, 0.7]})  # puae: nothing yet
+    markdown = merge(plan)
+    assert "| puae | 0/2 | missing |" in markdown
+    paired = markdown.split("Paired: on the 1 of 2 splits that every method with a done cell has done:")[1]
+    assert "| angular_dino | 0.9000 |" in paired and "| iforest | 0.6000 |" in paired and "puae" not in paired
 
 
 def test_jobs_run_cells_in_separate_processes_with_the_threads_divided(tmp_path):

@@ -4,7 +4,8 @@ Per method: mean ± std over its done cells of AUROC (all, seen, unseen), AUPRC 
 time, with the count of done / expected cells; per normal class: AUROC (all). A cell that has not
 run is shown as missing and one that failed as failed, never dropped silently: a mean over fewer
 cells than expected is marked partial (`*`). While the sweep is partial, a paired table compares the
-methods on the splits that all of them have done, since partial means may cover different splits. The std is the population std (numpy's default, ddof 0),
+methods on the splits that all of them have done (methods with no done cell left out), since partial
+means may cover different splits. The std is the population std (numpy's default, ddof 0),
 so one cell has std 0.
 """
 from __future__ import annotations
@@ -90,8 +91,8 @@ class Tables:
     methods: dict[str, Group]
     per_class: dict[str, dict[str, Group]]  # method -> column title -> group
     failures: dict[str, str]  # cell key -> first line of its error
-    paired: dict[str, Group]  # method -> its cells on the splits that every method has done
-    splits: tuple[int, int]  # (splits every method has done, all splits)
+    paired: dict[str, Group]  # method with a done cell -> its cells on the splits that all such methods have done
+    splits: tuple[int, int]  # (splits that all methods with a done cell have done, all splits)
 
     def markdown(self) -> str:
         lines = ["| method | cells | " + " | ".join(TITLES.values()) + " |", "|---|---|" + "---|" * len(TITLES)]
@@ -108,7 +109,7 @@ class Tables:
         common, total = self.splits
         if common and common < total:  # partial means cover different splits: compare them on the same ones
             names = ("auroc_all", "auroc_seen", "auroc_unseen")
-            lines += ["", f"Paired: on the {common} of {total} splits that every method has done:", "",
+            lines += ["", f"Paired: on the {common} of {total} splits that every method with a done cell has done:", "",
                       "| method | " + " | ".join(TITLES[n] for n in names) + " |", "|---|" + "---|" * len(names)]
             lines += [f"| {method} | " + " | ".join(group.text(n, 4) for n in names) + " |"
                       for method, group in self.paired.items()]
@@ -162,13 +163,15 @@ def build_tables(plan: BenchPlan, records: Mapping[Cell, Mapping[str, Any]]) -> 
                              for title, coordinates in columns.items()}
     failures = {cell.key: first_line(record.get("error")) for cell, record in records.items()
                 if record["status"] == FAILED}
+    done = {cell for cell, record in records.items() if record["status"] == DONE}
+    started = [method for method in plan.methods if any(cell.method == method for cell in done)]
     splits: dict[str, list[Cell]] = {}
     for cell in plan.cells:
-        splits.setdefault(cell.split_name, []).append(cell)
-    common = {name for name, cells in splits.items()
-              if all(records.get(cell, {}).get("status") == DONE for cell in cells)}
+        if cell.method in started:  # a method with no done cell is all missing: it cannot pair with any split
+            splits.setdefault(cell.split_name, []).append(cell)
+    common = {name for name, cells in splits.items() if all(cell in done for cell in cells)}
     paired = {method: _group([c for c in plan.cells if c.method == method and c.split_name in common], records)
-              for method in plan.methods}
+              for method in started}
     return Tables(methods, per_class, failures, paired, (len(common), len(splits)))
 
 
