@@ -74,6 +74,7 @@ def parse_shard(text: str) -> tuple[int, int]:
 
 def shard_cells(cells: Sequence[Cell], index: int, count: int) -> list[Cell]:
     """Shard `index` of `count`: every count-th cell in the sorted order of cell keys, so shards are disjoint,
-    cover every cell, and do not depend on the order of the YAML."""
-    ordered = sorted(cells, key=lambda cell: cell.key)
-    return ordered[index - 1::count]
+    cover every cell, and do not depend on the order of the YAML; returned in the order of `cells` (the run
+    order: split by split)."""
+    mine = set(sorted(cells, key=lambda cell: cell.key)[index - 1::count])
+    return [cell for cell in cells if cell in mine]
