@@ -1,0 +1,79 @@
+"""Other anomaly scores from a trained AngularDINO model, on the development set (never the test split).
+
+    .venv/bin/python benchmarks/score_variants.py RUN_DIR [RUN_DIR ...]
+
+For each finished AngularDINO run directory (its config.yaml and model.pt), rebuilds the run's PU
+split and dev_eval.py's development set (train-pool images the split did not use, with the test
+protocol's sizes), embeds them with the saved teacher, and compares METHOD §8's score with other
+scores built from the same embeddings. Nothing is trained; the figures only suggest what to try next,
+they change no default. The tables go to BENCHMARKS.md.
+"""
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import torch
+
+from angular_dino.config import load_config
+from angular_dino.data.prepare import prepare_pu_data
+from angular_dino.data.sources import load_dataset
+from angular_dino.detector import load_detector
+from angular_dino.metrics import detection_metrics
+from dev_eval import dev_set
+from record import header, write_section
+
+Score = Callable[[np.ndarray, np.ndarray, np.ndarray, np.ndarray], np.ndarray]  # (cos, emb, cos_A, cos_N)
+
+
+def knn_unlabeled(train_embeddings: np.ndarray, k: int = 5) -> Score:
+    """Minus the mean cosine to the k most similar unlabeled training images (mostly normal)."""
+    bank = torch.from_numpy(train_embeddings)
+
+    def score(cos, emb, cos_a, cos_n):
+        return -(torch.from_numpy(emb) @ bank.T).topk(k, dim=1).values.mean(1).numpy()
+    return score
+
+
+VARIANTS: dict[str, Score] = {
+    "METHOD §8: mean A − mean N": lambda cos, emb, a, n: a.mean(1) - n.mean(1),
+    "max A − max N": lambda cos, emb, a, n: a.max(1) - n.max(1),
+    "mean A − max N": lambda cos, emb, a, n: a.mean(1) - n.max(1),
+    "− max N (nearest normal prototype only)": lambda cos, emb, a, n: -n.max(1),
+    "− mean N (normal prototypes only)": lambda cos, emb, a, n: -n.mean(1),
+}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("runs", nargs="+", type=Path)
+    args = parser.parse_args()
+    lines = header("Other anomaly scores from trained models, on the development set") + [
+        "Each table: one finished run's saved teacher, scored on dev_eval.py's development set (unused train-pool "
+        "images, never the test split). A = anomaly prototypes, N = normal prototypes (cosines); nothing retrained."]
+    for run in args.runs:
+        config, _ = load_config(run / "config.yaml")
+        detector = load_detector(run / "model.pt")
+        data = prepare_pu_data(config)
+        pool = load_dataset(config.dataset, config.data_root, config.download, config.image_size)
+        images, kinds = dev_set(config, data.split, pool.train_labels, pool.train_images, config.seed)
+        emb = detector.embed(images)
+        cos = emb @ detector.prototype_vectors_.T
+        cos_a = cos[:, list(detector.anomaly_prototypes_)]
+        cos_n = cos[:, list(detector.normal_prototypes_)]
+        unlabeled = data.train_images[~data.train_is_positive]
+        variants = {**VARIANTS, "− mean cos to 5 nearest U images": knn_unlabeled(detector.embed(unlabeled))}
+        lines += ["", f"`{run}` (normal {config.normal_class}, unseen {config.unseen_anomaly_class}):", "",
+                  "| score | AUROC all | seen | unseen |", "|---|---|---|---|"]
+        for name, score in variants.items():
+            auroc = detection_metrics(torch.from_numpy(score(cos, emb, cos_a, cos_n).astype(np.float64)),
+                                      kinds)["auroc"]
+            lines.append(f"| {name} | {auroc['all']:.4f} | {auroc['seen']:.4f} | {auroc['unseen']:.4f} |")
+        print("\n".join(lines[-len(variants) - 4:]), flush=True)
+    write_section("score_variants", lines)
+
+
+if __name__ == "__main__":
+    main()
