@@ -107,6 +107,15 @@ def test_bf16_autocast_and_plain_memory_format_train_on_the_cpu(digits_settings)
     assert 0 <= result["auroc"]["all"] <= 1
 
 
+def test_bf16_training_on_the_cpu_is_deterministic_and_recorded(digits_settings, tmp_path):
+    """bf16 is what `auto` trains on CPUs with AMX or AVX-512-BF16: same seed, same result, and result.json says so."""
+    settings = {**digits_settings, "epochs": 2, "precision": "bf16"}
+    first = train(build_config({**settings, "output_dir": str(tmp_path / "a")})[0], quiet=True)
+    second = train(build_config({**settings, "output_dir": str(tmp_path / "b")})[0], quiet=True)
+    assert first["precision"] == "bf16"
+    assert (first["auroc"], first["prototypes"]) == (second["auroc"], second["prototypes"])
+
+
 def test_compile_option_compiles_both_backbones(digits_settings, monkeypatch):
     compiled = []
     monkeypatch.setattr(torch.nn.Module, "compile", lambda self, *a, **k: compiled.append(type(self).__name__))

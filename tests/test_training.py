@@ -50,6 +50,7 @@ def test_run_directory_holds_every_output(trained_digits):
         assert key in lines[-1]
     assert "diagnostic_test_auroc" not in lines[-1]
     assert lines[0]["margin"] == 0 and lines[-1]["margin"] == 0.5 and lines[-1]["lambda"] == 1.0
+    assert result["precision"] == "fp32"  # the resolved arithmetic is recorded (the tests pin fp32)
     saved = json.loads((run / "result.json").read_text())
     assert saved == result
     assert set(saved["auroc"]) == {"all", "seen", "unseen"} and set(saved["auprc"]) == {"all", "seen", "unseen"}
