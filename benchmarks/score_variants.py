@@ -53,6 +53,7 @@ def main() -> None:
     lines = header("Other anomaly scores from trained models, on the development set") + [
         "Each table: one finished run's saved teacher, scored on dev_eval.py's development set (unused train-pool "
         "images, never the test split). A = anomaly prototypes, N = normal prototypes (cosines); nothing retrained."]
+    means: dict[str, list[float]] = {}  # score -> AUROC (all) of each run
     for run in args.runs:
         config, _ = load_config(run / "config.yaml")
         detector = load_detector(run / "model.pt")
@@ -71,7 +72,11 @@ def main() -> None:
             auroc = detection_metrics(torch.from_numpy(score(cos, emb, cos_a, cos_n).astype(np.float64)),
                                       kinds)["auroc"]
             lines.append(f"| {name} | {auroc['all']:.4f} | {auroc['seen']:.4f} | {auroc['unseen']:.4f} |")
+            means.setdefault(name, []).append(auroc["all"])
         print("\n".join(lines[-len(variants) - 4:]), flush=True)
+    lines += ["", f"Mean AUROC (all) over the {len(args.runs)} runs:", "", "| score | mean AUROC (all) |", "|---|---|"]
+    lines += [f"| {name} | {np.mean(values):.4f} |" for name, values in means.items()]
+    print("\n".join(lines[-len(means) - 2:]))
     write_section("score_variants", lines)
 
 

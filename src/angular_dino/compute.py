@@ -41,10 +41,8 @@ def use_determinism(requested: bool | None, device: torch.device) -> bool:
 
 
 def has_fast_bf16(device: torch.device) -> bool:
-    """Whether `device` multiplies bfloat16 natively (a CUDA GPU with bf16; a CPU with AMX or AVX-512-BF16).
-    Elsewhere bf16 autocast is emulated and slower than fp32."""
-    if device.type == "cuda":
-        return torch.cuda.is_bf16_supported()
+    """Whether `device` is a CPU that multiplies bfloat16 natively (AMX or AVX-512-BF16); on other CPUs bf16
+    autocast is emulated and slower than fp32."""
     probes = ("_is_amx_tile_supported", "_is_avx512_bf16_supported")  # torch.cpu's own checks (private: getattr)
     return device.type == "cpu" and any(getattr(torch.cpu, probe, lambda: False)() for probe in probes)
 

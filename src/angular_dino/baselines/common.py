@@ -10,7 +10,7 @@ import torch
 import torch.nn.functional as F
 
 from angular_dino.baselines.losses import LOE_MODES
-from angular_dino.compute import has_fast_bf16, resolve_device
+from angular_dino.compute import resolve_device, resolve_precision
 from angular_dino.data.pu_split import holdout_pu
 from angular_dino.detector import as_images, as_pu_labels
 from angular_dino.errors import UserError
@@ -61,11 +61,9 @@ class BaselineSettings:
 
 
 def uses_bf16(baseline_precision: str, device: str) -> bool:
-    """`auto` means bf16 where the hardware multiplies it natively: there it keeps the published accuracy
-    (BENCHMARKS.md, baseline fidelity) at 2-3x the speed."""
-    if baseline_precision == "auto":
-        return has_fast_bf16(resolve_device(device))
-    return baseline_precision == "bf16"
+    """`auto` resolves as AngularDINO's `precision: auto` does (bf16 where the hardware multiplies it natively):
+    there the baselines keep the published accuracy (BENCHMARKS.md, baseline fidelity) at 2-3x the speed."""
+    return resolve_precision(baseline_precision, resolve_device(device)) == "bf16"
 
 
 def model_input(X: Any, image_size: int, device: torch.device | str = "cpu") -> torch.Tensor:

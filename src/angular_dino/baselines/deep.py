@@ -26,9 +26,9 @@ from angular_dino.baselines.common import BaselineSettings, fitted_threshold, mo
 from angular_dino.baselines.engine import (EpochCallback, LabeledImages, Optimisation, outputs,
                                            train_best_epoch)
 from angular_dino.baselines.networks import CODE_DIM, CentreDistance, Classifier, ConvEncoder, ReconstructionError
+from angular_dino.compute import resolve_device
 from angular_dino.detector import BaseDetector
 from angular_dino.errors import UserError
-from angular_dino.compute import resolve_device
 
 CENTRE_EPS = 0.1  # centre entries smaller in magnitude are pushed to ±0.1 (Ruff et al.'s trivial-solution guard)
 

@@ -14,12 +14,12 @@ import torch
 from tqdm import tqdm
 
 from angular_dino.baselines.common import BaselineSettings
+from angular_dino.compute import resolve_device
 from angular_dino.config import Config
 from angular_dino.data.prepare import prepare_pu_data
 from angular_dino.detector import REGISTRY, BaseDetector
 from angular_dino.metrics import detection_metrics, pu_auroc
 from angular_dino.run_dir import RunDirectory
-from angular_dino.compute import resolve_device
 
 
 def build_baseline(config: Config) -> BaseDetector:

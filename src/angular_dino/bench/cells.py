@@ -55,7 +55,8 @@ def read_cells(plan: BenchPlan) -> dict[Cell, dict[str, Any]]:
     """Records of the bench's cells that have run; refuses done cells made with other settings."""
     records = {cell: record for cell in plan.cells if (record := read_cell(plan.cell_path(cell))) is not None}
     stale = [(cell, differences) for cell, record in records.items() if record["status"] == DONE
-             and (differences := setting_differences(record.get("config", {}), plan.configs[cell], shared_keys_only=True))]
+             and (differences := setting_differences(record.get("config", {}), plan.configs[cell],
+                                                     shared_keys_only=True))]
     if stale:
         cell, differences = stale[0]
         others = f" (and {len(stale) - 1} more cells)" if len(stale) > 1 else ""
