@@ -1,6 +1,6 @@
 """Other anomaly scores from a trained AngularDINO model, on the development set (never the test split).
 
-    .venv/bin/python benchmarks/score_variants.py RUN_DIR [RUN_DIR ...]
+    .venv/bin/python benchmarks/score_variants.py RUN_DIR [RUN_DIR ...] [--section NAME --title TEXT]
 
 For each finished AngularDINO run directory (its config.yaml and model.pt), rebuilds the run's PU
 split and dev_eval.py's development set (train-pool images the split did not use, with the test
@@ -49,8 +49,11 @@ VARIANTS: dict[str, Score] = {
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("runs", nargs="+", type=Path)
+    parser.add_argument("--section", default="score_variants",
+                        help="BENCHMARKS.md section to write (another name keeps the existing tables)")
+    parser.add_argument("--title", default="Other anomaly scores from trained models, on the development set")
     args = parser.parse_args()
-    lines = header("Other anomaly scores from trained models, on the development set") + [
+    lines = header(args.title) + [
         "Each table: one finished run's saved teacher, scored on dev_eval.py's development set (unused train-pool "
         "images, never the test split). A = anomaly prototypes, N = normal prototypes (cosines); nothing retrained."]
     means: dict[str, list[float]] = {}  # score -> AUROC (all) of each run
@@ -77,7 +80,7 @@ def main() -> None:
     lines += ["", f"Mean AUROC (all) over the {len(args.runs)} runs:", "", "| score | mean AUROC (all) |", "|---|---|"]
     lines += [f"| {name} | {np.mean(values):.4f} |" for name, values in means.items()]
     print("\n".join(lines[-len(means) - 2:]))
-    write_section("score_variants", lines)
+    write_section(args.section, lines)
 
 
 if __name__ == "__main__":

@@ -358,10 +358,13 @@ def test_a_stop_in_a_jobs_worker_reaches_the_parent_intact():
 def test_the_committed_fashion_mnist_bench_is_the_documented_sweep(monkeypatch):
     monkeypatch.chdir(ROOT)  # its paths are relative to the repository root
     plan = load_bench("configs/bench_fashion_mnist.yml")
-    assert plan.methods == ("angular_dino", "pusvdd", "puae", "iforest", "deepsad", "deepsvdd", "ae")
+    assert plan.methods == ("angular_dino", "angular_dino_long", "pusvdd", "puae", "iforest", "deepsad",
+                            "deepsvdd", "ae")
     assert {(c.normal_class, c.unseen_anomaly_class, c.seed) for c in plan.cells} == \
         {(0, 9, 0)} | {(c, 0, 0) for c in range(1, 10)}
-    assert len(plan.cells) == 70 and plan.results_dir == Path("benchmarks/results/fashion_mnist")
-    angular = plan.configs[plan.cells[0]]
-    assert (angular.arch, angular.epochs, angular.dataset) == ("resnet_tiny", 40, "fashion_mnist")
+    assert len(plan.cells) == 80 and plan.results_dir == Path("benchmarks/results/fashion_mnist")
+    profile, long = (plan.configs[plan.cells[i]] for i in (0, 1))
+    assert (profile.arch, profile.epochs, profile.dataset) == ("resnet_tiny", 40, "fashion_mnist")
+    assert (long.method, long.epochs) == ("angular_dino", 80)
+    assert profile.to_dict() | {"epochs": 80, "output_dir": long.output_dir} == long.to_dict()
     assert len({tuple(getattr(plan.configs[c], k) for k in SPLIT_KEYS) for c in plan.cells}) == 10
