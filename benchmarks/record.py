@@ -4,6 +4,7 @@ from __future__ import annotations
 import datetime
 import os
 import platform
+import shlex
 import sys
 from pathlib import Path
 
@@ -24,7 +25,7 @@ def machine() -> str:
 
 def header(title: str) -> list[str]:
     """Title, the exact command that produced the section, machine and date."""
-    command = " ".join([".venv/bin/python", os.path.relpath(sys.argv[0], ROOT), *sys.argv[1:]])
+    command = shlex.join([".venv/bin/python", os.path.relpath(sys.argv[0], ROOT), *sys.argv[1:]])
     return [f"## {title}", "", f"Command: `{command}`  ", f"Machine: {machine()}  ",
             f"Date: {datetime.date.today().isoformat()}", ""]
 
