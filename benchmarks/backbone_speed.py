@@ -16,8 +16,8 @@ import time
 import torch
 
 from angular_dino.config import build_config
-from angular_dino.data.views import ViewSettings
-from angular_dino.trainer import Trainer
+from angular_dino.method.views import ViewSettings
+from angular_dino.method.trainer import Trainer
 from record import header, write_section
 
 

@@ -31,7 +31,7 @@ import torch
 from PIL import Image
 
 from angular_dino.baselines import losses
-from angular_dino.baselines.common import model_input
+from angular_dino.baselines.settings import model_input
 from angular_dino.baselines.engine import EVAL_BATCH, LabeledImages, Optimisation, train_best_epoch
 from angular_dino.baselines.networks import CODE_DIM, CentreDistance, ConvEncoder, ReconstructionError
 from angular_dino.config import build_config

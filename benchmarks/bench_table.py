@@ -11,8 +11,8 @@ from __future__ import annotations
 import argparse
 import os
 
-from angular_dino.bench import load_bench, merge
-from angular_dino.bench.cells import read_cells
+from angular_dino.runs.bench import load_bench, merge
+from angular_dino.runs.bench.cells import read_cells
 from record import ROOT, header, write_section
 
 

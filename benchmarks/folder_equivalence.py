@@ -17,7 +17,7 @@ from pathlib import Path
 
 from angular_dino.config import build_config, parse_overrides, read_yaml_mapping
 from angular_dino.data.export import write_split_as_folder
-from angular_dino.train import train
+from angular_dino.runs.training_run import train
 from record import header, write_section
 
 

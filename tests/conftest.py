@@ -1,7 +1,7 @@
 import pytest
 
 from angular_dino.config import build_config
-from angular_dino.train import train
+from angular_dino.runs.training_run import train
 
 # Small, fast and still a real training run: scikit-learn's digits at 16×16, a tiny ResNet. fp32 is pinned so
 # that the figures the tests check do not depend on whether this CPU has AMX (where `auto` means bf16);

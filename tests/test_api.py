@@ -7,7 +7,7 @@ from angular_dino import AngularDINO, load_detector
 from angular_dino.data.prepare import prepare_pu_data
 from angular_dino.data.sources import load_dataset
 from angular_dino.errors import UserError
-from angular_dino.metrics import detection_metrics
+from angular_dino.detection.metrics import detection_metrics
 from conftest import DIGITS
 
 

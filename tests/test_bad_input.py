@@ -23,9 +23,9 @@ from angular_dino.config import build_config, load_config, parse_overrides
 from angular_dino.data import cifar10, svhn
 from angular_dino.data.prepare import prepare_pu_data
 from angular_dino.data.sources import MNIST, read_idx
-from angular_dino.detector import as_images, as_pu_labels
+from angular_dino.detection.base import as_images, as_pu_labels
 from angular_dino.errors import UserError
-from angular_dino.run_dir import RunDirectory
+from angular_dino.runs.run_dir import RunDirectory
 from fixture_files import cifar_batch, cifar_fixture_arrays, python2_pickle, write_cifar_archive, write_idx
 
 README = Path(__file__).resolve().parents[1] / "README.md"

@@ -9,20 +9,20 @@ import yaml
 from sklearn.ensemble import IsolationForest
 
 from angular_dino import cli
-from angular_dino import train as train_module
+from angular_dino.runs import training_run as train_module
 from angular_dino.baselines import losses
-from angular_dino.baselines.common import holdout, uses_bf16
+from angular_dino.baselines.settings import holdout, uses_bf16
 from angular_dino.baselines.deep import svdd_centre
 from angular_dino.baselines.engine import LabeledImages, Optimisation, outputs, train_best_epoch
 from angular_dino.baselines.iforest import forest_as_tensors, isolation_scores
 from angular_dino.baselines.networks import ReconstructionError
-from angular_dino.compute import has_fast_bf16
+from angular_dino.runtime.compute import has_fast_bf16
 from angular_dino.config import METHODS, build_config
 from angular_dino.data.prepare import prepare_pu_data
-from angular_dino.detector import REGISTRY, as_pu_labels, load_detector
-from angular_dino.distributed import Distributed
+from angular_dino.detection.base import REGISTRY, as_pu_labels, load_detector
+from angular_dino.runtime.distributed import Distributed
 from angular_dino.errors import UserError
-from angular_dino.metrics import detection_metrics
+from angular_dino.detection.metrics import detection_metrics
 
 BASELINES = [m for m in METHODS if m != "angular_dino"]
 # Short digits training (16×16 instead of 32×32, a larger learning rate for 20 epochs instead of 100);

@@ -4,7 +4,7 @@ import pickle
 import pytest
 import torch
 
-from angular_dino.checkpoint import load_torch, save_torch
+from angular_dino.storage import load_torch, save_torch
 from angular_dino.errors import UserError
 
 

@@ -13,7 +13,7 @@ import torch
 import torch.distributed as dist
 import yaml
 
-from angular_dino.distributed import Distributed, init_distributed
+from angular_dino.runtime.distributed import Distributed, init_distributed
 
 ROOT = Path(__file__).resolve().parents[1]
 

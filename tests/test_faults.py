@@ -11,15 +11,15 @@ import pytest
 import torch
 import yaml
 
-from angular_dino import checkpoint as checkpoint_module
-from angular_dino.checkpoint import load_torch, save_torch
+from angular_dino import storage as checkpoint_module
+from angular_dino.storage import load_torch, save_torch
 from angular_dino.cli import main
 from angular_dino.config import build_config
-from angular_dino.detector import DETECTOR_FORMAT, load_detector
+from angular_dino.detection.base import DETECTOR_FORMAT, load_detector
 from angular_dino.errors import UserError
-from angular_dino.interrupts import TrainingStopped
-from angular_dino.train import train
-from angular_dino.trainer import CHECKPOINT_FORMAT, Trainer
+from angular_dino.runtime.interrupts import TrainingStopped
+from angular_dino.runs.training_run import train
+from angular_dino.method.trainer import CHECKPOINT_FORMAT, Trainer
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -8,7 +8,7 @@ from angular_dino.config import build_config
 from angular_dino.data.prepare import prepare_pu_data
 from angular_dino.data.pu_split import NORMAL, SEEN, UNSEEN
 from angular_dino.errors import UserError
-from angular_dino.train import train
+from angular_dino.runs.training_run import train
 from angular_dino.data.export import write_image, write_split_as_folder
 from image_files import write_images
 

@@ -4,7 +4,7 @@ import math
 import torch
 import torch.nn.functional as F
 
-from angular_dino.losses import (TeacherCentre, additive_angular_margin, dino_cross_entropy, pu_sample_weights,
+from angular_dino.method.losses import (TeacherCentre, additive_angular_margin, dino_cross_entropy, pu_sample_weights,
                                  subtractive_angular_margin)
 
 

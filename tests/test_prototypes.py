@@ -1,7 +1,7 @@
 """Prototype identification on a constructed example, and the anomaly score."""
 import torch
 
-from angular_dino.prototypes import (IdentifiedPrototypes, anomaly_score, identify_prototypes, margin_targets,
+from angular_dino.method.prototypes import (IdentifiedPrototypes, anomaly_score, identify_prototypes, margin_targets,
                                      vote_scores)
 
 

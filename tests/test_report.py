@@ -13,14 +13,14 @@ from PIL import Image
 
 from angular_dino.config import build_config
 from angular_dino.data.prepare import prepare_pu_data, view_settings
-from angular_dino.metrics import detection_metrics
+from angular_dino.detection.metrics import detection_metrics
 from angular_dino.report import ReportInputs, write_report
 from angular_dino.report.curves import curve_series, training_curves
 from angular_dino.report.detection import roc_curves, score_histograms
 from angular_dino.report.embedding import embedding_map
 from angular_dino.report.gallery import prototype_gallery
 from angular_dino.report.writer import PLOTS
-from angular_dino.trainer import Trainer
+from angular_dino.method.trainer import Trainer
 
 ALL_PLOTS = [name for name, _, _ in PLOTS]
 BASIC_PLOTS = ["training_curves.png", "roc_curves.png", "score_histograms.png"]

@@ -5,13 +5,13 @@ from pathlib import Path
 import pytest
 import torch
 
-from angular_dino.checkpoint import load_torch
-from angular_dino.compute import MixedPrecision, resolve_precision
+from angular_dino.storage import load_torch
+from angular_dino.runtime.compute import MixedPrecision, resolve_precision
 from angular_dino.config import build_config
 from angular_dino.data.prepare import prepare_pu_data, view_settings
 from angular_dino.errors import UserError
-from angular_dino.train import train
-from angular_dino.trainer import CHECKPOINT_FORMAT, Trainer
+from angular_dino.runs.training_run import train
+from angular_dino.method.trainer import CHECKPOINT_FORMAT, Trainer
 
 
 @pytest.fixture

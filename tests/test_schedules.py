@@ -1,7 +1,7 @@
 import numpy as np
 
 from angular_dino.config import build_config
-from angular_dino.schedules import build_schedules, cosine_ramp, cosine_schedule, margin_start_epoch
+from angular_dino.method.schedules import build_schedules, cosine_ramp, cosine_schedule, margin_start_epoch
 
 
 def test_cosine_schedule_warms_up_linearly_then_decays_to_the_end_value():

@@ -9,7 +9,7 @@ import pytest
 
 from angular_dino.cli import main
 from angular_dino.data.prepare import prepare_pu_data
-from angular_dino.detector import load_detector
+from angular_dino.detection.base import load_detector
 from angular_dino.data.export import write_split_as_folder
 from image_files import write_images
 

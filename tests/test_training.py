@@ -5,14 +5,14 @@ from pathlib import Path
 import pytest
 import torch
 
-from angular_dino import train as train_module
-from angular_dino.checkpoint import load_torch
+from angular_dino.runs import training_run as train_module
+from angular_dino.storage import load_torch
 from angular_dino.config import build_config
-from angular_dino.detector import load_detector
+from angular_dino.detection.base import load_detector
 from angular_dino.data.prepare import prepare_pu_data, view_settings
-from angular_dino.metrics import detection_metrics
-from angular_dino.train import train
-from angular_dino.trainer import CHECKPOINT_FORMAT, Trainer, TrainingDiverged
+from angular_dino.detection.metrics import detection_metrics
+from angular_dino.runs.training_run import train
+from angular_dino.method.trainer import CHECKPOINT_FORMAT, Trainer, TrainingDiverged
 
 
 def untrained_auroc(config) -> float:

@@ -2,7 +2,7 @@
 import pytest
 import torch
 
-from angular_dino.data.views import MultiCropViews, ViewSettings, apply_crops, crop_matrices
+from angular_dino.method.views import MultiCropViews, ViewSettings, apply_crops, crop_matrices
 
 
 def settings(recipe: str, channels: int = 1) -> ViewSettings:

@@ -11,11 +11,11 @@ def __getattr__(name: str) -> Any:
     """`angular_dino.AngularDINO` and `angular_dino.load_detector`, imported on first use so that
     `import angular_dino` (and the command line's argument parsing) does not load torch."""
     if name == "AngularDINO":
-        from angular_dino.api import AngularDINO
+        from angular_dino.method.detector import AngularDINO
 
         return AngularDINO
     if name == "load_detector":
-        from angular_dino.detector import load_detector
+        from angular_dino.detection.base import load_detector
 
         return load_detector
     raise AttributeError(f"module 'angular_dino' has no attribute {name!r}")

@@ -336,7 +336,7 @@ def build_config(raw: Mapping[str, Any], overrides: Mapping[str, Any] | None = N
     """
     from angular_dino.data.folder import folder_defaults
     from angular_dino.data.sources import DATASETS  # the dataset catalogue knows classes and sizes
-    from angular_dino.model.backbones import BACKBONES
+    from angular_dino.method.model.backbones import BACKBONES
 
     notices: list[str] = []
     errors: list[str] = []

@@ -13,8 +13,8 @@ import numpy as np
 import torch
 from sklearn.ensemble import IsolationForest
 
-from angular_dino.baselines.common import BaselineSettings, fitted_threshold, model_input, split_for_fit
-from angular_dino.detector import BaseDetector
+from angular_dino.baselines.settings import BaselineSettings, fitted_threshold, model_input, split_for_fit
+from angular_dino.detection.base import BaseDetector
 from angular_dino.errors import UserError
 
 EULER_GAMMA = 0.5772156649

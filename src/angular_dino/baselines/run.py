@@ -13,13 +13,13 @@ from typing import Any
 import torch
 from tqdm import tqdm
 
-from angular_dino.baselines.common import BaselineSettings
-from angular_dino.compute import resolve_device
+from angular_dino.baselines.settings import BaselineSettings
+from angular_dino.runtime.compute import resolve_device
 from angular_dino.config import Config
 from angular_dino.data.prepare import prepare_pu_data
-from angular_dino.detector import REGISTRY, BaseDetector
-from angular_dino.metrics import detection_metrics, pu_auroc
-from angular_dino.run_dir import RunDirectory
+from angular_dino.detection.base import REGISTRY, BaseDetector
+from angular_dino.detection.metrics import detection_metrics, pu_auroc
+from angular_dino.runs.run_dir import RunDirectory
 
 
 def build_baseline(config: Config) -> BaseDetector:
@@ -36,7 +36,7 @@ def epochs_to_run(config: Config, detector: BaseDetector) -> int:
 
 def train_baseline(config: Config, run: RunDirectory, *, started: float, quiet: bool = False) -> dict[str, Any]:
     """Fit `config.method` on the PU split, evaluate on the test split once, write the run files."""
-    from angular_dino.train import run_fields, summary_table  # train imports this module lazily
+    from angular_dino.runs.training_run import run_fields, summary_table  # train imports this module lazily
 
     detector = build_baseline(config)  # validates the baseline settings before any file is written
     device = resolve_device(config.device)

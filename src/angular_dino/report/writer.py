@@ -6,7 +6,7 @@ from typing import Callable
 
 from matplotlib.figure import Figure
 
-from angular_dino.checkpoint import save_bytes, save_text
+from angular_dino.storage import save_bytes, save_text
 from angular_dino.report.curves import training_curves
 from angular_dino.report.detection import roc_curves, score_histograms
 from angular_dino.report.embedding import embedding_map

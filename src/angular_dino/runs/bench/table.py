@@ -17,9 +17,9 @@ from typing import Any, Mapping, Sequence
 
 import numpy as np
 
-from angular_dino.bench.cells import DONE, FAILED, first_line
-from angular_dino.bench.spec import BenchPlan, Cell
-from angular_dino.checkpoint import save_text
+from angular_dino.runs.bench.cells import DONE, FAILED, first_line
+from angular_dino.runs.bench.spec import BenchPlan, Cell
+from angular_dino.storage import save_text
 
 # column name -> path of the figure in result.json
 FIGURES = {"auroc_all": ("auroc", "all"), "auroc_seen": ("auroc", "seen"), "auroc_unseen": ("auroc", "unseen"),

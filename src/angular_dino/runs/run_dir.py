@@ -13,7 +13,7 @@ from typing import Any, Mapping
 
 import yaml
 
-from angular_dino.checkpoint import save_json, save_text
+from angular_dino.storage import save_json, save_text
 from angular_dino.config import Config, keys_unused_by
 from angular_dino.errors import UserError
 

@@ -14,7 +14,7 @@ from typing import Any, ClassVar
 import numpy as np
 import torch
 
-from angular_dino.checkpoint import load_torch, save_torch
+from angular_dino.storage import load_torch, save_torch
 from angular_dino.errors import UserError
 
 DETECTOR_FORMAT = "angular_dino.detector/1"
@@ -127,7 +127,7 @@ class BaseDetector(ABC):
 def _register_known_methods() -> None:
     """Import the modules that define detectors, so that REGISTRY knows every method a file may hold."""
     import angular_dino.baselines  # noqa: F401
-    import angular_dino.api  # noqa: F401
+    import angular_dino.method.detector  # noqa: F401
 
 
 def load_detector(path: str | Path) -> BaseDetector:

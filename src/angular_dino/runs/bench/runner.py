@@ -1,6 +1,6 @@
 """Run the pending cells of a bench (this machine's shard), one process or several, then the tables.
 
-Each cell trains through `angular_dino.train.train`, so a cell interrupted half-way resumes from its
+Each cell trains through `angular_dino.runs.training_run.train`, so a cell interrupted half-way resumes from its
 run directory's checkpoint. A cell that fails (bad input, a diverged loss, or a bug) is recorded as
 failed and the sweep goes on with the other cells.
 """
@@ -19,18 +19,18 @@ from typing import Any, Callable, Iterator, Sequence
 
 from tqdm import tqdm
 
-from angular_dino.bench.cells import DONE, first_line, read_cells, shard_cells, write_cell
-from angular_dino.bench.spec import BenchPlan, Cell
-from angular_dino.bench.table import write_tables
+from angular_dino.runs.bench.cells import DONE, first_line, read_cells, shard_cells, write_cell
+from angular_dino.runs.bench.spec import BenchPlan, Cell
+from angular_dino.runs.bench.table import write_tables
 from angular_dino.config import Config
 from angular_dino.errors import UserError
-from angular_dino.interrupts import TrainingStopped
+from angular_dino.runtime.interrupts import TrainingStopped
 
 CellRunner = Callable[[Config, bool], dict[str, Any]]  # (config, quiet) -> result.json's content
 
 
 def train_cell(config: Config, quiet: bool) -> dict[str, Any]:
-    from angular_dino.train import train  # imported here: the table commands need no torch start-up
+    from angular_dino.runs.training_run import train  # imported here: the table commands need no torch start-up
 
     return train(config, quiet=quiet)
 

@@ -5,8 +5,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from angular_dino.model.backbones import build_backbone
-from angular_dino.model.heads import CosineLinear, DINOHead
+from angular_dino.method.model.backbones import build_backbone
+from angular_dino.method.model.heads import CosineLinear, DINOHead
 
 
 class AngularDINONet(nn.Module):

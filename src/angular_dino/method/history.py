@@ -4,8 +4,8 @@ from __future__ import annotations
 from typing import Any
 
 from angular_dino.data.prepare import PUData
-from angular_dino.metrics import detection_metrics, pu_auroc
-from angular_dino.trainer import Trainer
+from angular_dino.detection.metrics import detection_metrics, pu_auroc
+from angular_dino.method.trainer import Trainer
 
 
 def epoch_record(trainer: Trainer, data: PUData, losses: dict[str, float], seconds: float,

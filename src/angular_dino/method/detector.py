@@ -18,17 +18,17 @@ from typing import Any
 import numpy as np
 import torch
 
-from angular_dino.compute import resolve_device
+from angular_dino.runtime.compute import resolve_device
 from angular_dino.config import FIELDS, Config, build_config
 from angular_dino.data.folder import default_augmentation
 from angular_dino.data.prepare import PUData, pu_data_from_arrays, views_for
 from angular_dino.data.sources import resize_images
-from angular_dino.detector import BaseDetector, as_images, as_pu_labels
+from angular_dino.detection.base import BaseDetector, as_images, as_pu_labels
 from angular_dino.errors import UserError
-from angular_dino.history import epoch_record
-from angular_dino.model.network import AngularDINONet
-from angular_dino.prototypes import IdentifiedPrototypes, anomaly_score
-from angular_dino.trainer import SCORE_BATCH, Trainer
+from angular_dino.method.history import epoch_record
+from angular_dino.method.model.network import AngularDINONet
+from angular_dino.method.prototypes import IdentifiedPrototypes, anomaly_score
+from angular_dino.method.trainer import SCORE_BATCH, Trainer
 
 
 def config_from_dict(values: dict[str, Any]) -> Config:
@@ -111,7 +111,7 @@ class AngularDINO(BaseDetector):
 
     def choose_threshold(self, data: PUData) -> float:
         """Set `threshold_` by `threshold_rule` from the training data only (validation part, U images)."""
-        from angular_dino.threshold import choose_threshold  # scikit-learn: not needed for scoring
+        from angular_dino.detection.threshold import choose_threshold  # scikit-learn: not needed for scoring
 
         unlabeled = torch.cat([data.train_images[~data.train_is_positive], data.val_images[~data.val_is_positive]])
         val_scores = self.decision_function(data.val_images) if len(data.val_images) else np.zeros(0)

@@ -6,7 +6,7 @@ import sys
 from typing import Sequence
 
 from angular_dino.errors import UserError
-from angular_dino.interrupts import TrainingStopped
+from angular_dino.runtime.interrupts import TrainingStopped
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -46,8 +46,8 @@ def _parser() -> argparse.ArgumentParser:
 
 def _train(args: argparse.Namespace) -> None:
     from angular_dino.config import load_config
-    from angular_dino.distributed import shutdown_distributed
-    from angular_dino.train import train
+    from angular_dino.runtime.distributed import shutdown_distributed
+    from angular_dino.runs.training_run import train
 
     config, notices = load_config(args.config, args.set)
     for notice in notices:
@@ -60,8 +60,8 @@ def _train(args: argparse.Namespace) -> None:
 
 def _bench(args: argparse.Namespace) -> int:
     """Exit status 1 when a cell failed (the other cells still ran), so scripts notice."""
-    from angular_dino.bench import load_bench, merge, run_bench
-    from angular_dino.bench.cells import parse_shard
+    from angular_dino.runs.bench import load_bench, merge, run_bench
+    from angular_dino.runs.bench.cells import parse_shard
     from angular_dino.config import parse_overrides
 
     if args.action == "merge" and (args.shard != "1/1" or args.jobs != 1 or args.methods):
@@ -75,15 +75,15 @@ def _bench(args: argparse.Namespace) -> int:
 
 
 def _score(args: argparse.Namespace) -> None:
-    from angular_dino.scoring import score_run
+    from angular_dino.runs.score import score_run
 
     count = score_run(args.run, args.inputs, args.out, args.skip_unreadable)
     print(f"scored {count} images into {args.out}", file=sys.stderr)
 
 
 def _evaluate(args: argparse.Namespace) -> None:
-    from angular_dino.evaluate import evaluate
-    from angular_dino.metrics import metrics_table
+    from angular_dino.runs.evaluate import evaluate
+    from angular_dino.detection.metrics import metrics_table
 
     evaluation = evaluate(args.run, args.data, args.out)
     print(metrics_table(evaluation))
@@ -106,6 +106,3 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
     return status
 
-
-if __name__ == "__main__":
-    sys.exit(main())

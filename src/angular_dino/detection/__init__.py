@@ -1,0 +1,1 @@
+"""What every detector shares: the fit/score/save interface, the fit monitor, the threshold and the metrics."""

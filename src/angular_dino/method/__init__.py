@@ -1,0 +1,1 @@
+"""AngularDINO itself: model, views, losses, prototypes, schedules, the trainer and the detector object."""

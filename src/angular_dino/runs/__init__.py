@@ -1,0 +1,1 @@
+"""Runs of detectors on PU splits: train (one flow for every method), evaluate, score, bench."""

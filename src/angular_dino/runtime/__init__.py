@@ -1,0 +1,1 @@
+"""Where a run computes: device, precision and determinism; processes under torchrun; stop signals."""
