@@ -15,14 +15,14 @@ import time
 
 import torch
 
-from angular_dino.config import build_config
-from angular_dino.method.views import ViewSettings
 from angular_dino.method.trainer import Trainer
+from angular_dino.method.views import ViewSettings
+from angular_dino.runs.resolve import resolve_config
 from record import header, write_section
 
 
 def images_per_second(arch: str, channels_last: bool, steps: int, precision: str = "fp32") -> float:
-    config = build_config({"arch": arch, "local_crops_number": 2, "epochs": 2, "use_weight": False,
+    config = resolve_config({"arch": arch, "local_crops_number": 2, "epochs": 2, "use_weight": False,
                            "precision": precision})[0]
     generator = torch.Generator().manual_seed(0)
     n = config.batch_size * steps  # one epoch = `steps` iterations

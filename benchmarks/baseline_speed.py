@@ -31,11 +31,11 @@ import torch
 from PIL import Image
 
 from angular_dino.baselines import losses
-from angular_dino.baselines.settings import model_input
 from angular_dino.baselines.engine import EVAL_BATCH, LabeledImages, Optimisation, train_best_epoch
 from angular_dino.baselines.networks import CODE_DIM, CentreDistance, ConvEncoder, ReconstructionError
-from angular_dino.config import build_config
+from angular_dino.baselines.settings import model_input
 from angular_dino.data.prepare import prepare_pu_data
+from angular_dino.runs.resolve import resolve_config
 from record import header, write_section
 
 PUBLISHED_MINUTES = {"puae": 12, "pusvdd": 21}
@@ -106,7 +106,7 @@ def main() -> None:
     parser.add_argument("--images", type=int, default=None, help="use only this many training images (smoke tests)")
     parser.add_argument("--no-record", action="store_true", help="print only; leave BENCHMARKS.md alone")
     args = parser.parse_args()
-    config = build_config({"dataset": "fashion_mnist", "normal_class": 0, "unseen_anomaly_class": 9, "seed": 42})[0]
+    config = resolve_config({"dataset": "fashion_mnist", "normal_class": 0, "unseen_anomaly_class": 9, "seed": 42})[0]
     data = prepare_pu_data(config)
     train_images, train_is_positive = data.train_images[:args.images], data.train_is_positive[:args.images]
     if not train_is_positive.any():

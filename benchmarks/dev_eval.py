@@ -15,13 +15,13 @@ import time
 import numpy as np
 import torch
 
-from angular_dino.runtime.compute import resolve_device
-from angular_dino.config import load_config
 from angular_dino.data.prepare import prepare_pu_data, view_settings
 from angular_dino.data.pu_split import NORMAL, SEEN, UNSEEN
 from angular_dino.data.sources import load_dataset
 from angular_dino.detection.metrics import detection_metrics, pu_auroc
 from angular_dino.method.trainer import Trainer
+from angular_dino.runs.resolve import load_config
+from angular_dino.runtime.compute import resolve_device
 
 
 def dev_set(config, split, labels: torch.Tensor, images: torch.Tensor, seed: int):

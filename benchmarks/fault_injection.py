@@ -31,9 +31,9 @@ import yaml
 from record import ROOT, header, write_section
 
 sys.path.insert(0, str(ROOT / "src"))
-from angular_dino.storage import load_torch  # noqa: E402
 from angular_dino.errors import UserError  # noqa: E402
 from angular_dino.method.trainer import CHECKPOINT_FORMAT  # noqa: E402
+from angular_dino.storage import load_torch  # noqa: E402
 
 SETTINGS = {"dataset": "digits", "arch": "resnet_tiny", "epochs": 4, "batch_size": 16, "local_crops_number": 2,
             "lr": 0.002, "warmup_fraction": 0.1, "freeze_last_layer_fraction": 0.05, "use_weight": False,

@@ -15,8 +15,9 @@ import tempfile
 import time
 from pathlib import Path
 
-from angular_dino.config import build_config, parse_overrides, read_yaml_mapping
+from angular_dino.config import parse_overrides, read_yaml_mapping
 from angular_dino.data.export import write_split_as_folder
+from angular_dino.runs.resolve import resolve_config
 from angular_dino.runs.training_run import train
 from record import header, write_section
 
@@ -30,11 +31,11 @@ def main() -> None:
     settings = {**read_yaml_mapping(args.config), **parse_overrides(args.set)}
     with tempfile.TemporaryDirectory() as temp:
         root = Path(temp)
-        builtin = build_config({**settings, "output_dir": str(root / "builtin")})[0]
+        builtin = resolve_config({**settings, "output_dir": str(root / "builtin")})[0]
         start = time.perf_counter()
         write_split_as_folder(builtin, root / "folder_data")
         write_seconds = time.perf_counter() - start
-        folder = build_config({**settings, "dataset": "folder", "data_dir": str(root / "folder_data"),
+        folder = resolve_config({**settings, "dataset": "folder", "data_dir": str(root / "folder_data"),
                                "image_size": builtin.image_size, "augmentation": builtin.augmentation,
                                "output_dir": str(root / "folder")})[0]
         results = {"built-in": train(builtin, quiet=True), "folder": train(folder, quiet=True)}

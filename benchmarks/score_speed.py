@@ -21,12 +21,12 @@ import numpy as np
 import torch
 from PIL import Image
 
-from angular_dino.method.detector import AngularDINO
-from angular_dino.config import load_config
 from angular_dino.data.folder import list_images, read_images
 from angular_dino.data.prepare import views_for
 from angular_dino.data.sources import channel_stats, load_dataset
+from angular_dino.method.detector import AngularDINO
 from angular_dino.method.trainer import Trainer
+from angular_dino.runs.resolve import load_config
 from record import header, write_section
 
 SCORE_WITH_PEAK_MEMORY = ("import resource, sys\nfrom angular_dino.cli import main\nrc = main(sys.argv[1:])\n"

@@ -17,11 +17,11 @@ from typing import Callable
 import numpy as np
 import torch
 
-from angular_dino.config import load_config
 from angular_dino.data.prepare import prepare_pu_data
 from angular_dino.data.sources import load_dataset
 from angular_dino.detection.base import load_detector
 from angular_dino.detection.metrics import detection_metrics
+from angular_dino.runs.resolve import load_config
 from dev_eval import dev_set
 from record import header, write_section
 

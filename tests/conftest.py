@@ -1,6 +1,6 @@
 import pytest
 
-from angular_dino.config import build_config
+from angular_dino.runs.resolve import resolve_config
 from angular_dino.runs.training_run import train
 
 # Small, fast and still a real training run: scikit-learn's digits at 16×16, a tiny ResNet. fp32 is pinned so
@@ -20,5 +20,5 @@ def digits_settings(tmp_path):
 @pytest.fixture(scope="session")
 def trained_digits(tmp_path_factory):
     """One full digits training run shared by the tests that only read its results: (config, result)."""
-    config = build_config({**DIGITS, "output_dir": str(tmp_path_factory.mktemp("digits") / "run")})[0]
+    config = resolve_config({**DIGITS, "output_dir": str(tmp_path_factory.mktemp("digits") / "run")})[0]
     return config, train(config, quiet=True)

@@ -6,8 +6,8 @@ import torch
 from angular_dino import AngularDINO, load_detector
 from angular_dino.data.prepare import prepare_pu_data
 from angular_dino.data.sources import load_dataset
-from angular_dino.errors import UserError
 from angular_dino.detection.metrics import detection_metrics
+from angular_dino.errors import UserError
 from conftest import DIGITS
 
 
@@ -82,6 +82,8 @@ def test_default_image_size_and_augmentation_follow_the_input():
 def test_bad_use_is_a_clear_error(tmp_path):
     with pytest.raises(UserError, match="unknown config key `epoch`"):
         AngularDINO(epoch=3)
+    with pytest.raises(UserError, match="arch: unknown backbone 'resnet19'"):
+        AngularDINO(arch="resnet19")
     with pytest.raises(UserError, match="not fitted yet"):
         AngularDINO().decision_function(np.zeros((2, 8, 8)))
     with pytest.raises(UserError, match="both unlabeled"):

@@ -19,12 +19,13 @@ from typing import Callable
 import numpy as np
 import pytest
 
-from angular_dino.config import build_config, load_config, parse_overrides
+from angular_dino.config import parse_overrides
 from angular_dino.data import cifar10, svhn
 from angular_dino.data.prepare import prepare_pu_data
 from angular_dino.data.sources import MNIST, read_idx
 from angular_dino.detection.base import as_images, as_pu_labels
 from angular_dino.errors import UserError
+from angular_dino.runs.resolve import load_config, resolve_config
 from angular_dino.runs.run_dir import RunDirectory
 from fixture_files import cifar_batch, cifar_fixture_arrays, python2_pickle, write_cifar_archive, write_idx
 
@@ -39,14 +40,14 @@ def _config_file(directory: Path, text: str) -> None:
 
 def _different_run(directory: Path) -> None:
     run = RunDirectory(directory / "run")
-    run.start(build_config({"dataset": "digits", "epochs": 1})[0])
-    run.state_for(build_config({"dataset": "digits", "epochs": 2})[0], restart=False)
+    run.start(resolve_config({"dataset": "digits", "epochs": 1})[0])
+    run.state_for(resolve_config({"dataset": "digits", "epochs": 2})[0], restart=False)
 
 
 def _foreign_files(directory: Path) -> None:
     (directory / "run").mkdir()
     (directory / "run" / "thesis.tex").write_text("precious")
-    RunDirectory(directory / "run").state_for(build_config({"dataset": "digits"})[0], restart=True)
+    RunDirectory(directory / "run").state_for(resolve_config({"dataset": "digits"})[0], restart=True)
 
 
 def _idx_file(directory: Path, cut: int) -> None:
@@ -94,18 +95,18 @@ def _svhn_layout(directory: Path) -> None:
 
 
 CASES: dict[str, Callable[[Path], object]] = {
-    "unknown key (a typo)": lambda d: build_config({"marign": 0.3}),
-    "text where a number belongs": lambda d: build_config({"epochs": "ten"}),
-    "text where true/false belongs": lambda d: build_config({"use_weight": "yes"}),
-    "value out of range": lambda d: build_config({"margin": -0.1}),
-    "value not among the choices": lambda d: build_config({"margin_type": "sideways"}),
-    "a class the dataset does not have": lambda d: build_config({"normal_class": 12}),
-    "unseen class equal to the normal class": lambda d: build_config({"normal_class": 4, "unseen_anomaly_class": 4}),
-    "unknown dataset": lambda d: build_config({"dataset": "imagenet"}),
-    "unknown backbone": lambda d: build_config({"arch": "resnet19"}),
-    "original and new spelling of one key": lambda d: build_config({"warmup_epochs": 10, "warmup_fraction": 0.1}),
-    "output_dir template with an unknown key": lambda d: build_config({"output_dir": "runs/{nope}"}),
-    "several problems at once": lambda d: build_config({"epochs": -1, "lr": "fast"}),
+    "unknown key (a typo)": lambda d: resolve_config({"marign": 0.3}),
+    "text where a number belongs": lambda d: resolve_config({"epochs": "ten"}),
+    "text where true/false belongs": lambda d: resolve_config({"use_weight": "yes"}),
+    "value out of range": lambda d: resolve_config({"margin": -0.1}),
+    "value not among the choices": lambda d: resolve_config({"margin_type": "sideways"}),
+    "a class the dataset does not have": lambda d: resolve_config({"normal_class": 12}),
+    "unseen class equal to the normal class": lambda d: resolve_config({"normal_class": 4, "unseen_anomaly_class": 4}),
+    "unknown dataset": lambda d: resolve_config({"dataset": "imagenet"}),
+    "unknown backbone": lambda d: resolve_config({"arch": "resnet19"}),
+    "original and new spelling of one key": lambda d: resolve_config({"warmup_epochs": 10, "warmup_fraction": 0.1}),
+    "output_dir template with an unknown key": lambda d: resolve_config({"output_dir": "runs/{nope}"}),
+    "several problems at once": lambda d: resolve_config({"epochs": -1, "lr": "fast"}),
     "`--set` without `=`": lambda d: parse_overrides(["epochs"]),
     "`--set` value that is not YAML": lambda d: parse_overrides(["lr=[1,"]),
     "config file missing": lambda d: load_config(d / "absent.yml"),
@@ -122,7 +123,7 @@ CASES: dict[str, Callable[[Path], object]] = {
     "CIFAR-10 batch that would run code": _malicious_cifar,
     "SVHN file in another layout": _svhn_layout,
     "too few images for the PU split": lambda d: prepare_pu_data(
-        build_config({"dataset": "digits", "n_unlabeled_normal": 1000})[0]),
+        resolve_config({"dataset": "digits", "n_unlabeled_normal": 1000})[0]),
     "images with 5 channels (Python API)": lambda d: as_images(np.zeros((2, 5, 8, 8))),
     "images with NaN (Python API)": lambda d: as_images(np.full((1, 2, 2), np.nan)),
     "PU labels other than 0 and 1 (Python API)": lambda d: as_pu_labels([0, 2, 1], 3),

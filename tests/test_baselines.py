@@ -9,20 +9,21 @@ import yaml
 from sklearn.ensemble import IsolationForest
 
 from angular_dino import cli
-from angular_dino.runs import training_run as train_module
 from angular_dino.baselines import losses
-from angular_dino.baselines.settings import holdout, uses_bf16
 from angular_dino.baselines.deep import svdd_centre
 from angular_dino.baselines.engine import LabeledImages, Optimisation, outputs, train_best_epoch
 from angular_dino.baselines.iforest import forest_as_tensors, isolation_scores
 from angular_dino.baselines.networks import ReconstructionError
-from angular_dino.runtime.compute import has_fast_bf16
-from angular_dino.config import METHODS, build_config
+from angular_dino.baselines.settings import holdout, uses_bf16
+from angular_dino.config import METHODS
 from angular_dino.data.prepare import prepare_pu_data
 from angular_dino.detection.base import REGISTRY, as_pu_labels, load_detector
-from angular_dino.runtime.distributed import Distributed
-from angular_dino.errors import UserError
 from angular_dino.detection.metrics import detection_metrics
+from angular_dino.errors import UserError
+from angular_dino.runs import training_run as train_module
+from angular_dino.runs.resolve import resolve_config
+from angular_dino.runtime.compute import has_fast_bf16
+from angular_dino.runtime.distributed import Distributed
 
 BASELINES = [m for m in METHODS if m != "angular_dino"]
 # Short digits training (16×16 instead of 32×32, a larger learning rate for 20 epochs instead of 100);
@@ -36,7 +37,7 @@ SLOWER = {"loe": {"lr": 1e-4, "epochs": 40}, "deepsvdd": {"lr": 1e-4, "epochs": 
 
 @pytest.fixture(scope="module")
 def digits_split():
-    return prepare_pu_data(build_config({"dataset": "digits", "normal_class": 0, "unseen_anomaly_class": 9})[0])
+    return prepare_pu_data(resolve_config({"dataset": "digits", "normal_class": 0, "unseen_anomaly_class": 9})[0])
 
 
 @pytest.fixture(scope="module")

@@ -10,15 +10,15 @@ import torch
 import yaml
 from conftest import DIGITS
 
+from angular_dino.cli import main
+from angular_dino.data.prepare import prepare_pu_data
+from angular_dino.errors import UserError
+from angular_dino.method.trainer import Trainer, TrainingDiverged
 from angular_dino.runs.bench import load_bench, merge, run_bench
 from angular_dino.runs.bench.cells import parse_shard, read_cells, shard_cells, write_cell
 from angular_dino.runs.bench.runner import threads_per_job
 from angular_dino.runs.bench.spec import SPLIT_KEYS
-from angular_dino.cli import main
-from angular_dino.data.prepare import prepare_pu_data
-from angular_dino.errors import UserError
 from angular_dino.runtime.interrupts import TrainingStopped
-from angular_dino.method.trainer import Trainer, TrainingDiverged
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -4,8 +4,8 @@ import pickle
 import pytest
 import torch
 
-from angular_dino.storage import load_torch, save_torch
 from angular_dino.errors import UserError
+from angular_dino.storage import load_torch, save_torch
 
 
 class Exploit:

@@ -3,14 +3,15 @@ from pathlib import Path
 
 import pytest
 
-from angular_dino.config import FIELDS, build_config, load_config, parse_overrides
+from angular_dino.config import FIELDS, METHODS, RESUME_NEUTRAL_KEYS, build_config, keys_unused_by, parse_overrides
 from angular_dino.errors import UserError
+from angular_dino.runs.resolve import load_config, resolve_config
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
 def test_defaults_resolve_the_dataset_sizes():
-    config, notices = build_config({})
+    config, notices = resolve_config({})
     assert config.n_unlabeled_normal == 4500 and config.n_positive == 250 and config.image_size == 28
     assert config.augmentation == "clothing" and config.output_dir == "runs/fashion_mnist_c0_u9_s0"
     assert notices == []
@@ -33,17 +34,17 @@ def test_defaults_resolve_the_dataset_sizes():
 ])
 def test_bad_values_name_the_key(raw, message):
     with pytest.raises(UserError, match=message.replace("?", r"\?").replace("(", r"\(").replace("[", r"\[")):
-        build_config(raw)
+        resolve_config(raw)
 
 
 def test_all_problems_are_reported_together():
     with pytest.raises(UserError) as error:
-        build_config({"epochs": -1, "lr": "fast"})
+        resolve_config({"epochs": -1, "lr": "fast"})
     assert "epochs" in str(error.value) and "lr" in str(error.value)
 
 
 def test_original_keys_are_accepted_and_epoch_values_become_fractions():
-    config, notices = build_config({"dataset": "PUFashionMNIST", "epochs": 200, "warmup_epochs": 30,
+    config, notices = resolve_config({"dataset": "PUFashionMNIST", "epochs": 200, "warmup_epochs": 30,
                                     "lambda_converge": 100, "freeze_last_layer": 1, "student_tmp": 0.2,
                                     "batch_size_per_gpu": 64, "gpu_num": 4, "dist_url": "env://"})
     assert config.dataset == "fashion_mnist"
@@ -54,7 +55,7 @@ def test_original_keys_are_accepted_and_epoch_values_become_fractions():
 
 def test_overrides_win_over_the_file_and_read_yaml_values():
     overrides = parse_overrides(["lr=5e-4", "local_crops_scale=[0.1, 0.3]", "unseen_anomaly_class=null"])
-    config, _ = build_config({"lr": 0.1, "dataset": "digits"}, overrides)
+    config, _ = resolve_config({"lr": 0.1, "dataset": "digits"}, overrides)
     assert config.lr == 5e-4 and config.local_crops_scale == (0.1, 0.3) and config.unseen_anomaly_class is None
 
 
@@ -89,13 +90,33 @@ def test_readme_documents_every_key():
 
 def test_original_and_native_spelling_of_one_setting_conflict():
     with pytest.raises(UserError, match="give either `warmup_epochs` \\(epochs\\) or `warmup_fraction`"):
-        build_config({"warmup_epochs": 10, "warmup_fraction": 0.1})
+        resolve_config({"warmup_epochs": 10, "warmup_fraction": 0.1})
     with pytest.raises(UserError, match="give either `student_tmp` or `student_temp`"):
-        build_config({"student_tmp": 0.1, "student_temp": 0.2})
+        resolve_config({"student_tmp": 0.1, "student_temp": 0.2})
 
 
 def test_an_override_replaces_the_file_value_in_either_spelling():
-    config, _ = build_config({"epochs": 100, "warmup_epochs": 10}, {"warmup_fraction": 0.3})
+    config, _ = resolve_config({"epochs": 100, "warmup_epochs": 10}, {"warmup_fraction": 0.3})
     assert config.warmup_fraction == 0.3
-    config, _ = build_config({"epochs": 100, "warmup_fraction": 0.3}, {"warmup_epochs": 20})
+    config, _ = resolve_config({"epochs": 100, "warmup_fraction": 0.3}, {"warmup_epochs": 20})
     assert config.warmup_fraction == 0.2
+
+
+def test_key_lists_come_from_the_fields_metadata():
+    assert set(RESUME_NEUTRAL_KEYS) == {"num_threads", "diagnostic_test_metrics", "output_dir", "checkpoint_every_iters"}
+    assert all(f.metadata["methods"] and set(f.metadata["methods"]) <= set(METHODS) for f in FIELDS.values())
+    unused_by_dino = keys_unused_by("angular_dino")
+    assert "baseline_epochs" in unused_by_dino and "iforest_trees" in unused_by_dino and "seed" not in unused_by_dino
+    assert {"margin", "arch", "epochs", "precision"} <= set(keys_unused_by("puae"))
+    assert "alpha" not in keys_unused_by("puae") and "alpha" in keys_unused_by("ae")
+    assert "baseline_epochs" in keys_unused_by("iforest") and "baseline_image_size" not in keys_unused_by("iforest")
+    assert not set(keys_unused_by("pusvdd")) & {"dataset", "normal_class", "val_fraction", "threshold_rule"}
+
+
+def test_the_config_alone_reports_what_it_can_tell_and_resolution_adds_the_data_and_backbone_checks():
+    checked = build_config({"arch": "resnet19", "normal_class": 12, "pt_num": 60})
+    assert checked.errors == ["pt_num: 60 normal + 60 anomaly prototypes need prototype_num >= 120, got 100"]
+    with pytest.raises(UserError) as error:
+        resolve_config({"arch": "resnet19", "normal_class": 12, "pt_num": 60})
+    assert [line.split(":")[0] for line in str(error.value).splitlines()[1:]] == \
+        ["  pt_num", "  normal_class", "  arch"]

@@ -15,13 +15,13 @@ import pytest
 import scipy.io
 import torch
 
-from angular_dino.config import build_config
 from angular_dino.data import cifar10, svhn
 from angular_dino.data.download import DataFiles, download_verified
 from angular_dino.data.prepare import prepare_pu_data
 from angular_dino.data.pu_split import PUSizes, make_pu_split
 from angular_dino.data.sources import DATASETS, MNIST, PROTOCOL_SIZES
 from angular_dino.errors import UserError
+from angular_dino.runs.resolve import resolve_config
 from fixture_files import (FileServer, cifar_batch, cifar_fixture_arrays, python2_pickle, start_server,
                            write_cifar_archive, write_cifar_fixture, write_idx_fixture, write_svhn_fixture)
 
@@ -130,7 +130,7 @@ def test_a_colour_dataset_goes_through_the_pu_preparation(tmp_path):
     write_cifar_fixture(tmp_path)
     sizes = {"n_unlabeled_normal": 3, "n_unlabeled_anomaly": 2, "n_positive": 3, "n_test_normal": 5,
              "n_test_seen": 4, "n_test_unseen": 1}
-    config, _ = build_config({"dataset": "PUCIFAR10", "data_root": str(tmp_path), "download": False,
+    config, _ = resolve_config({"dataset": "PUCIFAR10", "data_root": str(tmp_path), "download": False,
                               "normal_class": 0, "unseen_anomaly_class": 9, "val_fraction": 0.0, **sizes})
     assert (config.dataset, config.image_size, config.augmentation) == ("cifar10", 32, "natural")
     data = prepare_pu_data(config)
@@ -143,7 +143,7 @@ def test_a_colour_dataset_goes_through_the_pu_preparation(tmp_path):
     ("PUCIFAR10", "cifar10", 32, "natural"), ("PUSVHN", "svhn", 32, "natural"), ("SVHN", "svhn", 32, "natural"),
 ])
 def test_original_dataset_spellings_and_their_defaults(spelling, name, size, recipe):
-    config, _ = build_config({"dataset": spelling})
+    config, _ = resolve_config({"dataset": spelling})
     assert (config.dataset, config.image_size, config.augmentation) == (name, size, recipe)
     assert config.n_unlabeled_normal == 4500 and config.n_test_unseen == 500
 

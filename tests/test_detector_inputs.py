@@ -4,8 +4,8 @@ import pytest
 import torch
 
 from angular_dino.detection.base import as_images, as_pu_labels
-from angular_dino.errors import UserError
 from angular_dino.detection.threshold import best_f1_threshold, choose_threshold, contamination_threshold
+from angular_dino.errors import UserError
 
 
 @pytest.mark.parametrize("shape, expected", [((4, 8, 9), (4, 1, 8, 9)), ((4, 3, 8, 9), (4, 3, 8, 9)),

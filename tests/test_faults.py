@@ -12,14 +12,14 @@ import torch
 import yaml
 
 from angular_dino import storage as checkpoint_module
-from angular_dino.storage import load_torch, save_torch
 from angular_dino.cli import main
-from angular_dino.config import build_config
 from angular_dino.detection.base import DETECTOR_FORMAT, load_detector
 from angular_dino.errors import UserError
-from angular_dino.runtime.interrupts import TrainingStopped
-from angular_dino.runs.training_run import train
 from angular_dino.method.trainer import CHECKPOINT_FORMAT, Trainer
+from angular_dino.runs.resolve import resolve_config
+from angular_dino.runs.training_run import train
+from angular_dino.runtime.interrupts import TrainingStopped
+from angular_dino.storage import load_torch, save_torch
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -46,7 +46,7 @@ def interrupted_after_one_epoch(settings: dict, monkeypatch) -> Path:
 
     monkeypatch.setattr(Trainer, "train_epoch", stop_after_one)
     with pytest.raises(KeyboardInterrupt):
-        train(build_config({**settings, "epochs": 2})[0], quiet=True)
+        train(resolve_config({**settings, "epochs": 2})[0], quiet=True)
     monkeypatch.setattr(Trainer, "train_epoch", original)
     return Path(settings["output_dir"]) / "checkpoints" / "last.pt"
 
@@ -60,7 +60,7 @@ def cli_train(tmp_path: Path, settings: dict) -> int:
 def test_sigterm_checkpoints_at_the_next_iteration_and_the_run_resumes_exactly(digits_settings, tmp_path,
                                                                                monkeypatch):
     settings = {**digits_settings, "epochs": 2}
-    expected = train(build_config({**settings, "output_dir": str(tmp_path / "ref")})[0], quiet=True)
+    expected = train(resolve_config({**settings, "output_dir": str(tmp_path / "ref")})[0], quiet=True)
     original = Trainer._step
 
     def step(self, batch, step):
@@ -69,7 +69,7 @@ def test_sigterm_checkpoints_at_the_next_iteration_and_the_run_resumes_exactly(d
         return original(self, batch, step)
 
     monkeypatch.setattr(Trainer, "_step", step)
-    config = build_config(settings)[0]
+    config = resolve_config(settings)[0]
     with pytest.raises(TrainingStopped, match="stopped by SIGTERM at epoch 2, iteration 3; .* Run the same "
                                               "command again to resume") as stopped:
         train(config, quiet=True)
@@ -120,7 +120,7 @@ def test_a_broken_checkpoint_stops_with_a_clear_message(digits_settings, tmp_pat
 
 def test_a_checkpoint_of_another_shape_stops_with_a_clear_message(digits_settings, tmp_path, monkeypatch, capsys):
     last = interrupted_after_one_epoch(digits_settings, monkeypatch)
-    other = build_config({**digits_settings, "emb_dim": 32, "output_dir": str(tmp_path / "other")})[0]
+    other = resolve_config({**digits_settings, "emb_dim": 32, "output_dir": str(tmp_path / "other")})[0]
     interrupted_after_one_epoch(other.to_dict(), monkeypatch)
     last.write_bytes((tmp_path / "other" / "checkpoints" / "last.pt").read_bytes())
     assert cli_train(tmp_path, digits_settings) == 2
@@ -129,7 +129,7 @@ def test_a_checkpoint_of_another_shape_stops_with_a_clear_message(digits_setting
 
 
 def test_a_full_disk_keeps_the_previous_checkpoint(digits_settings, tmp_path, monkeypatch):
-    config = build_config({**digits_settings, "epochs": 3})[0]
+    config = resolve_config({**digits_settings, "epochs": 3})[0]
     real_save = torch.save
 
     def save_until_the_disk_fills(obj, out):

@@ -4,12 +4,12 @@ import pytest
 import torch
 
 from angular_dino.cli import main
-from angular_dino.config import build_config
+from angular_dino.data.export import write_image, write_split_as_folder
 from angular_dino.data.prepare import prepare_pu_data
 from angular_dino.data.pu_split import NORMAL, SEEN, UNSEEN
 from angular_dino.errors import UserError
+from angular_dino.runs.resolve import resolve_config
 from angular_dino.runs.training_run import train
-from angular_dino.data.export import write_image, write_split_as_folder
 from image_files import write_images
 
 RNG = np.random.default_rng(0)
@@ -29,7 +29,7 @@ def make_folder(root, n_unlabeled=20, n_positive=6, test=True):
 
 
 def folder_config(root, **settings):
-    return build_config({"dataset": "folder", "data_dir": str(root), "output_dir": str(root / "run"), **settings})[0]
+    return resolve_config({"dataset": "folder", "data_dir": str(root), "output_dir": str(root / "run"), **settings})[0]
 
 
 def test_layout_is_read_with_validation_held_out_and_test_kinds(tmp_path):
@@ -103,14 +103,14 @@ def test_layout_errors_are_clear(tmp_path, change, message):
     root = make_folder(tmp_path / "data")
     change(root)
     with pytest.raises(UserError, match=message):
-        prepare_pu_data(build_config({"dataset": "folder", "data_dir": str(root), "image_size": 12})[0])
+        prepare_pu_data(resolve_config({"dataset": "folder", "data_dir": str(root), "image_size": 12})[0])
 
 
 def test_config_errors_for_a_missing_data_dir(tmp_path):
     with pytest.raises(UserError, match="data_dir: dataset folder needs data_dir"):
-        build_config({"dataset": "folder"})
+        resolve_config({"dataset": "folder"})
     with pytest.raises(UserError, match="does not exist or is not a folder"):
-        build_config({"dataset": "folder", "data_dir": str(tmp_path / "nowhere")})
+        resolve_config({"dataset": "folder", "data_dir": str(tmp_path / "nowhere")})
 
 
 def test_cli_reports_a_bad_folder_with_exit_status_2(tmp_path, capsys):
@@ -125,9 +125,9 @@ def test_cli_reports_a_bad_folder_with_exit_status_2(tmp_path, capsys):
 
 def test_a_folder_of_a_builtin_split_equals_the_builtin_source(tmp_path, digits_settings):
     """Same images, order, validation part and normalisation, hence the same training and AUROC, exactly."""
-    builtin = build_config({**digits_settings, "epochs": 3})[0]
+    builtin = resolve_config({**digits_settings, "epochs": 3})[0]
     root = write_split_as_folder(builtin, tmp_path / "digits_folder")
-    folder = build_config({**digits_settings, "epochs": 3, "dataset": "folder", "data_dir": str(root),
+    folder = resolve_config({**digits_settings, "epochs": 3, "dataset": "folder", "data_dir": str(root),
                            "augmentation": "digits", "output_dir": str(tmp_path / "folder_run")})[0]
     assert folder.image_size == builtin.image_size and folder.local_crop_size == builtin.local_crop_size
     a, b = prepare_pu_data(builtin), prepare_pu_data(folder)

@@ -11,16 +11,16 @@ import pytest
 import torch
 from PIL import Image
 
-from angular_dino.config import build_config
 from angular_dino.data.prepare import prepare_pu_data, view_settings
 from angular_dino.detection.metrics import detection_metrics
+from angular_dino.method.trainer import Trainer
 from angular_dino.report import ReportInputs, write_report
 from angular_dino.report.curves import curve_series, training_curves
 from angular_dino.report.detection import roc_curves, score_histograms
 from angular_dino.report.embedding import embedding_map
 from angular_dino.report.gallery import prototype_gallery
 from angular_dino.report.writer import PLOTS
-from angular_dino.method.trainer import Trainer
+from angular_dino.runs.resolve import resolve_config
 
 ALL_PLOTS = [name for name, _, _ in PLOTS]
 BASIC_PLOTS = ["training_curves.png", "roc_curves.png", "score_histograms.png"]
@@ -230,7 +230,7 @@ def test_reports_leave_pyplot_and_the_users_backend_alone(tmp_path):
 
 def test_report_from_a_real_digits_training_run(tmp_path, digits_settings):
     """Everything from a short real run: teacher embeddings, prototype vectors, scores and nearest images."""
-    config = build_config({**digits_settings, "epochs": 3})[0]
+    config = resolve_config({**digits_settings, "epochs": 3})[0]
     data = prepare_pu_data(config)
     trainer = Trainer(config, data.train_images, data.train_is_positive, view_settings(config, data),
                       torch.device("cpu"))

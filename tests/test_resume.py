@@ -5,13 +5,13 @@ from pathlib import Path
 import pytest
 import torch
 
-from angular_dino.storage import load_torch
-from angular_dino.runtime.compute import MixedPrecision, resolve_precision
-from angular_dino.config import build_config
 from angular_dino.data.prepare import prepare_pu_data, view_settings
 from angular_dino.errors import UserError
-from angular_dino.runs.training_run import train
 from angular_dino.method.trainer import CHECKPOINT_FORMAT, Trainer
+from angular_dino.runs.resolve import resolve_config
+from angular_dino.runs.training_run import train
+from angular_dino.runtime.compute import MixedPrecision, resolve_precision
+from angular_dino.storage import load_torch
 
 
 @pytest.fixture
@@ -48,12 +48,12 @@ def kill_at_step(monkeypatch, step_to_kill: int) -> None:
 def reference(digits_settings, tmp_path):
     """An uninterrupted 3-epoch run: (settings, result)."""
     settings = {**digits_settings, "epochs": 3, "checkpoint_every_iters": 3}
-    return settings, train(build_config({**settings, "output_dir": str(tmp_path / "ref")})[0], quiet=True)
+    return settings, train(resolve_config({**settings, "output_dir": str(tmp_path / "ref")})[0], quiet=True)
 
 
 def test_a_run_killed_mid_epoch_resumes_bit_for_bit(reference, tmp_path, monkeypatch):
     settings, expected = reference
-    config = build_config(settings)[0]
+    config = resolve_config(settings)[0]
     kill_at_step(monkeypatch, 11)  # 7 iterations an epoch: the checkpoint of step 9 is epoch 2, iteration 2
     with pytest.raises(Killed):
         train(config, quiet=True)
@@ -68,18 +68,18 @@ def test_a_run_killed_mid_epoch_resumes_bit_for_bit(reference, tmp_path, monkeyp
 
 def test_changing_the_checkpoint_interval_still_resumes(reference, monkeypatch):
     settings, expected = reference
-    config = build_config(settings)[0]
+    config = resolve_config(settings)[0]
     kill_at_step(monkeypatch, 16)
     with pytest.raises(Killed):
         train(config, quiet=True)
     monkeypatch.undo()
-    resumed = train(build_config({**settings, "checkpoint_every_iters": 5})[0], quiet=True)
+    resumed = train(resolve_config({**settings, "checkpoint_every_iters": 5})[0], quiet=True)
     assert same_outcome(resumed, expected)
 
 
 def test_two_runs_with_the_same_seed_are_identical(digits_settings, tmp_path):
-    first = train(build_config({**digits_settings, "epochs": 2})[0], quiet=True)
-    second = train(build_config({**digits_settings, "epochs": 2, "output_dir": str(tmp_path / "again")})[0],
+    first = train(resolve_config({**digits_settings, "epochs": 2})[0], quiet=True)
+    second = train(resolve_config({**digits_settings, "epochs": 2, "output_dir": str(tmp_path / "again")})[0],
                    quiet=True)
     assert same_outcome(first, second)
     assert history_without_timings(tmp_path / "run") == history_without_timings(tmp_path / "again")
@@ -101,7 +101,7 @@ def test_precision_resolves_per_device(monkeypatch, native_bf16):
 
 
 def test_bf16_autocast_and_plain_memory_format_train_on_the_cpu(digits_settings):
-    config = build_config({**digits_settings, "epochs": 1, "precision": "bf16", "channels_last": False,
+    config = resolve_config({**digits_settings, "epochs": 1, "precision": "bf16", "channels_last": False,
                            "deterministic": False})[0]
     result = train(config, quiet=True)
     assert 0 <= result["auroc"]["all"] <= 1
@@ -110,8 +110,8 @@ def test_bf16_autocast_and_plain_memory_format_train_on_the_cpu(digits_settings)
 def test_bf16_training_on_the_cpu_is_deterministic_and_recorded(digits_settings, tmp_path):
     """bf16 is what `auto` trains on CPUs with AMX or AVX-512-BF16: same seed, same result, and result.json says so."""
     settings = {**digits_settings, "epochs": 2, "precision": "bf16"}
-    first = train(build_config({**settings, "output_dir": str(tmp_path / "a")})[0], quiet=True)
-    second = train(build_config({**settings, "output_dir": str(tmp_path / "b")})[0], quiet=True)
+    first = train(resolve_config({**settings, "output_dir": str(tmp_path / "a")})[0], quiet=True)
+    second = train(resolve_config({**settings, "output_dir": str(tmp_path / "b")})[0], quiet=True)
     assert first["precision"] == "bf16"
     assert (first["auroc"], first["prototypes"]) == (second["auroc"], second["prototypes"])
 
@@ -119,7 +119,7 @@ def test_bf16_training_on_the_cpu_is_deterministic_and_recorded(digits_settings,
 def test_compile_option_compiles_both_backbones(digits_settings, monkeypatch):
     compiled = []
     monkeypatch.setattr(torch.nn.Module, "compile", lambda self, *a, **k: compiled.append(type(self).__name__))
-    config = build_config({**digits_settings, "compile": True})[0]
+    config = resolve_config({**digits_settings, "compile": True})[0]
     data = prepare_pu_data(config)
     Trainer(config, data.train_images, data.train_is_positive, view_settings(config, data), torch.device("cpu"))
     assert compiled == ["ResNet", "ResNet"]

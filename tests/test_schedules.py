@@ -1,7 +1,7 @@
 import numpy as np
 
-from angular_dino.config import build_config
 from angular_dino.method.schedules import build_schedules, cosine_ramp, cosine_schedule, margin_start_epoch
+from angular_dino.runs.resolve import resolve_config
 
 
 def test_cosine_schedule_warms_up_linearly_then_decays_to_the_end_value():
@@ -20,8 +20,8 @@ def test_lambda_ramp_reaches_its_end_at_the_converge_point_and_stays():
 
 
 def test_schedules_keep_their_shape_for_short_runs():
-    short, _ = build_config({"dataset": "digits", "epochs": 8})
-    long_, _ = build_config({"dataset": "digits", "epochs": 200})
+    short, _ = resolve_config({"dataset": "digits", "epochs": 8})
+    long_, _ = resolve_config({"dataset": "digits", "epochs": 200})
     for config in (short, long_):
         s = build_schedules(config, iters_per_epoch=10)
         total = config.epochs * 10
@@ -33,10 +33,10 @@ def test_schedules_keep_their_shape_for_short_runs():
 
 
 def test_peak_lr_scales_with_batch_size():
-    config, _ = build_config({"dataset": "digits", "batch_size": 64, "lr": 0.001, "warmup_fraction": 0.0})
+    config, _ = resolve_config({"dataset": "digits", "batch_size": 64, "lr": 0.001, "warmup_fraction": 0.0})
     assert build_schedules(config, 5).lr[0] == 0.001 * 64 / 256
 
 
 def test_margin_never_starts_before_prototypes_exist():
-    config, _ = build_config({"dataset": "digits", "epochs": 3, "margin_start_fraction": 0.0})
+    config, _ = resolve_config({"dataset": "digits", "epochs": 3, "margin_start_fraction": 0.0})
     assert margin_start_epoch(config) == 1

@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 
 from angular_dino.cli import main
+from angular_dino.data.export import write_split_as_folder
 from angular_dino.data.prepare import prepare_pu_data
 from angular_dino.detection.base import load_detector
-from angular_dino.data.export import write_split_as_folder
 from image_files import write_images
 
 

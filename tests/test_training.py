@@ -5,14 +5,14 @@ from pathlib import Path
 import pytest
 import torch
 
-from angular_dino.runs import training_run as train_module
-from angular_dino.storage import load_torch
-from angular_dino.config import build_config
-from angular_dino.detection.base import load_detector
 from angular_dino.data.prepare import prepare_pu_data, view_settings
+from angular_dino.detection.base import load_detector
 from angular_dino.detection.metrics import detection_metrics
-from angular_dino.runs.training_run import train
 from angular_dino.method.trainer import CHECKPOINT_FORMAT, Trainer, TrainingDiverged
+from angular_dino.runs import training_run as train_module
+from angular_dino.runs.resolve import resolve_config
+from angular_dino.runs.training_run import train
+from angular_dino.storage import load_torch
 
 
 def untrained_auroc(config) -> float:
@@ -25,7 +25,7 @@ def untrained_auroc(config) -> float:
 
 def test_teacher_cosines_do_not_depend_on_the_batch_size(digits_settings):
     """Identification and scoring batch the clean images for speed; the batch must not change a single bit."""
-    config = build_config({**digits_settings, "epochs": 1})[0]
+    config = resolve_config({**digits_settings, "epochs": 1})[0]
     data = prepare_pu_data(config)
     trainer = Trainer(config, data.train_images, data.train_is_positive, view_settings(config, data),
                       torch.device("cpu"))
@@ -62,8 +62,8 @@ def test_run_directory_holds_every_output(trained_digits):
 
 
 def test_interrupted_run_resumes_to_the_same_result(digits_settings, tmp_path, monkeypatch):
-    config = build_config({**digits_settings, "epochs": 4})[0]
-    reference = train(build_config({**digits_settings, "epochs": 4, "output_dir": str(tmp_path / "ref")})[0],
+    config = resolve_config({**digits_settings, "epochs": 4})[0]
+    reference = train(resolve_config({**digits_settings, "epochs": 4, "output_dir": str(tmp_path / "ref")})[0],
                       quiet=True)
     original = Trainer.train_epoch
 
@@ -81,7 +81,7 @@ def test_interrupted_run_resumes_to_the_same_result(digits_settings, tmp_path, m
 
 
 def test_diagnostic_test_metrics_are_labelled_and_off_by_default(digits_settings, tmp_path):
-    config = build_config({**digits_settings, "epochs": 2, "diagnostic_test_metrics": True})[0]
+    config = resolve_config({**digits_settings, "epochs": 2, "diagnostic_test_metrics": True})[0]
     train(config, quiet=True)
     line = json.loads((tmp_path / "run" / "metrics.jsonl").read_text().splitlines()[-1])
     assert set(line["diagnostic_test_auroc"]) == {"all", "seen", "unseen"}
@@ -97,7 +97,7 @@ def test_summary_table_shows_missing_values_as_na():
 
 def test_non_finite_loss_stops_with_epoch_and_iteration_and_keeps_the_checkpoint(digits_settings, tmp_path,
                                                                                   monkeypatch):
-    config = build_config({**digits_settings, "epochs": 3})[0]
+    config = resolve_config({**digits_settings, "epochs": 3})[0]
     original = Trainer._losses
 
     def poisoned(self, batch, step):

@@ -22,13 +22,13 @@ import torch
 from torch import nn
 
 from angular_dino.baselines import losses
-from angular_dino.baselines.settings import BaselineSettings, fitted_threshold, model_input, split_for_fit
 from angular_dino.baselines.engine import (EpochCallback, LabeledImages, Optimisation, outputs,
                                            train_best_epoch)
 from angular_dino.baselines.networks import CODE_DIM, CentreDistance, Classifier, ConvEncoder, ReconstructionError
-from angular_dino.runtime.compute import resolve_device
+from angular_dino.baselines.settings import BaselineSettings, fitted_threshold, model_input, split_for_fit
 from angular_dino.detection.base import BaseDetector
 from angular_dino.errors import UserError
+from angular_dino.runtime.compute import resolve_device
 
 CENTRE_EPS = 0.1  # centre entries smaller in magnitude are pushed to ±0.1 (Ruff et al.'s trivial-solution guard)
 

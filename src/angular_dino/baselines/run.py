@@ -14,12 +14,12 @@ import torch
 from tqdm import tqdm
 
 from angular_dino.baselines.settings import BaselineSettings
-from angular_dino.runtime.compute import resolve_device
 from angular_dino.config import Config
 from angular_dino.data.prepare import prepare_pu_data
 from angular_dino.detection.base import REGISTRY, BaseDetector
 from angular_dino.detection.metrics import detection_metrics, pu_auroc
 from angular_dino.runs.run_dir import RunDirectory
+from angular_dino.runtime.compute import resolve_device
 
 
 def build_baseline(config: Config) -> BaseDetector:

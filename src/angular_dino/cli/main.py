@@ -45,9 +45,9 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _train(args: argparse.Namespace) -> None:
-    from angular_dino.config import load_config
-    from angular_dino.runtime.distributed import shutdown_distributed
+    from angular_dino.runs.resolve import load_config
     from angular_dino.runs.training_run import train
+    from angular_dino.runtime.distributed import shutdown_distributed
 
     config, notices = load_config(args.config, args.set)
     for notice in notices:
@@ -60,9 +60,9 @@ def _train(args: argparse.Namespace) -> None:
 
 def _bench(args: argparse.Namespace) -> int:
     """Exit status 1 when a cell failed (the other cells still ran), so scripts notice."""
+    from angular_dino.config import parse_overrides
     from angular_dino.runs.bench import load_bench, merge, run_bench
     from angular_dino.runs.bench.cells import parse_shard
-    from angular_dino.config import parse_overrides
 
     if args.action == "merge" and (args.shard != "1/1" or args.jobs != 1 or args.methods):
         raise UserError("bench merge trains nothing: it takes --config (and --set) only")
@@ -82,8 +82,8 @@ def _score(args: argparse.Namespace) -> None:
 
 
 def _evaluate(args: argparse.Namespace) -> None:
-    from angular_dino.runs.evaluate import evaluate
     from angular_dino.detection.metrics import metrics_table
+    from angular_dino.runs.evaluate import evaluate
 
     evaluation = evaluate(args.run, args.data, args.out)
     print(metrics_table(evaluation))

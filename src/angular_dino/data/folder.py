@@ -25,14 +25,8 @@ from PIL import Image
 from angular_dino.data.pu_split import NORMAL, SEEN, UNSEEN
 from angular_dino.errors import UserError
 
-FOLDER = "folder"
 GRAY_MODES = ("1", "L", "LA", "I", "F", "I;16", "I;16L", "I;16B", "I;16N")
 UNSEEN_LIST = "unseen.txt"
-
-
-def default_augmentation(channels: int) -> str:
-    """The recipe used when `augmentation` is null: `natural` for colour images, `clothing` for grayscale."""
-    return "natural" if channels == 3 else "clothing"
 
 
 def list_images(directory: Path, what: str) -> list[Path]:
@@ -150,17 +144,8 @@ def test_image_kinds(normal: list[Path], anomaly: list[Path], unseen: frozenset[
                         dtype=torch.long)
 
 
-@dataclass(frozen=True)
-class FolderDefaults:
-    """What a null `image_size` / `augmentation` mean for a folder (read from image headers only)."""
-
-    image_size: int
-    augmentation: str
-    default_sizes: dict = field(default_factory=dict)  # no PU protocol sizes: the folder fixes U and P
-
-
-def folder_defaults(data_dir: str | Path) -> FolderDefaults:
-    """image_size: the larger side of the first readable unlabeled image; augmentation by channels."""
+def folder_image_shape(data_dir: str | Path) -> tuple[int, int]:
+    """(the larger side of the first readable unlabeled image, the folder's channels), from image headers only."""
     layout = find_layout(data_dir)
     for path in layout.unlabeled:
         try:
@@ -171,4 +156,4 @@ def folder_defaults(data_dir: str | Path) -> FolderDefaults:
             continue
     else:
         raise UserError(f"no readable image in {Path(data_dir) / 'unlabeled'}")
-    return FolderDefaults(max(side, 8), default_augmentation(folder_channels(layout.all_paths)))
+    return side, folder_channels(layout.all_paths)

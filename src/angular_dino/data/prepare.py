@@ -7,8 +7,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from angular_dino.config import Config
-from angular_dino.data.folder import FOLDER, find_layout, folder_channels, read_images, test_image_kinds
+from angular_dino.config import FOLDER, Config
+from angular_dino.data.folder import find_layout, folder_channels, read_images, test_image_kinds
 from angular_dino.data.pu_split import PUSizes, PUSplit, holdout_pu, make_pu_split
 from angular_dino.data.sources import channel_stats, load_dataset
 from angular_dino.method.views import ViewSettings

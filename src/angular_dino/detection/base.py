@@ -14,8 +14,8 @@ from typing import Any, ClassVar
 import numpy as np
 import torch
 
-from angular_dino.storage import load_torch, save_torch
 from angular_dino.errors import UserError
+from angular_dino.storage import load_torch, save_torch
 
 DETECTOR_FORMAT = "angular_dino.detector/1"
 REGISTRY: dict[str, type["BaseDetector"]] = {}  # method name -> detector class

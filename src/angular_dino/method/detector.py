@@ -10,7 +10,6 @@ detector holds only the teacher, the identified prototypes, the normalisation an
 from __future__ import annotations
 
 import copy
-import dataclasses
 import time
 from contextlib import nullcontext
 from typing import Any
@@ -18,22 +17,18 @@ from typing import Any
 import numpy as np
 import torch
 
-from angular_dino.runtime.compute import resolve_device
-from angular_dino.config import FIELDS, Config, build_config
-from angular_dino.data.folder import default_augmentation
+from angular_dino.config import Config, build_config, config_from_dict
+from angular_dino.data.defaults import default_augmentation, with_image_defaults
 from angular_dino.data.prepare import PUData, pu_data_from_arrays, views_for
 from angular_dino.data.sources import resize_images
 from angular_dino.detection.base import BaseDetector, as_images, as_pu_labels
 from angular_dino.errors import UserError
 from angular_dino.method.history import epoch_record
+from angular_dino.method.model.backbones import backbone_errors
 from angular_dino.method.model.network import AngularDINONet
 from angular_dino.method.prototypes import IdentifiedPrototypes, anomaly_score
 from angular_dino.method.trainer import SCORE_BATCH, Trainer
-
-
-def config_from_dict(values: dict[str, Any]) -> Config:
-    """A saved config (YAML-ready dict) back to `Config`, without touching any data (no re-validation)."""
-    return Config(**{k: tuple(v) if isinstance(v, list) else v for k, v in values.items() if k in FIELDS})
+from angular_dino.runtime.compute import resolve_device
 
 
 class AngularDINO(BaseDetector):
@@ -48,17 +43,13 @@ class AngularDINO(BaseDetector):
     method = "angular_dino"
 
     def __init__(self, **settings: Any) -> None:
-        self.settings = dict(settings)
-        self.config = build_config(self.settings)[0]  # unknown keys and bad values fail here, not after fit
+        checked = build_config(settings)  # unknown keys and bad values fail here, not after fit
+        self._requested = self.config = checked.require_valid(backbone_errors(checked.config.arch))
 
     # --- fitting ---------------------------------------------------------------------------------
     def _config_for(self, images: torch.Tensor) -> Config:
-        """The config with the data-dependent defaults filled from the images (unless set)."""
-        size = self.settings.get("image_size") or max(images.shape[-2:])
-        filled = {"image_size": size,
-                  "local_crop_size": self.settings.get("local_crop_size") or max(4, round(size * 3 / 7)),
-                  "augmentation": self.settings.get("augmentation") or default_augmentation(images.shape[1])}
-        return dataclasses.replace(self.config, **filled)
+        """The requested config with the data-dependent defaults filled from the images (unless set)."""
+        return with_image_defaults(self._requested, max(images.shape[-2:]), default_augmentation(images.shape[1]))
 
     def fit(self, X: Any, y: Any) -> "AngularDINO":
         """Train on images X (N×H×W or N×C×H×W) with PU labels y; the threshold comes from the validation part."""
@@ -85,8 +76,7 @@ class AngularDINO(BaseDetector):
     def from_trainer(cls, trainer: Trainer, mean: tuple[float, ...], std: tuple[float, ...],
                      history: list[dict[str, Any]]) -> "AngularDINO":
         """The detector of a trained `Trainer` (the command line's path); call `choose_threshold` next."""
-        detector = cls()
-        detector.settings = trainer.config.to_dict()
+        detector = cls(**trainer.config.to_dict())
         detector._take_model(trainer, mean, std, history)
         return detector
 
@@ -174,9 +164,7 @@ class AngularDINO(BaseDetector):
     @classmethod
     def _from_fitted_state(cls, config: dict[str, Any], state: dict[str, Any]) -> "AngularDINO":
         detector = cls()
-        detector.config = config_from_dict(config)
-        detector.settings = dict(config)
-        c = detector.config
+        detector._requested = detector.config = c = config_from_dict(config)  # as saved: not checked again
         net = AngularDINONet(c.arch, state["in_channels"], c.emb_dim, c.head_hidden_dim, c.out_dim, c.prototype_num)
         net.load_state_dict(state["teacher"])
         prototypes = IdentifiedPrototypes(tuple(state["prototypes"]["normal"]), tuple(state["prototypes"]["anomaly"]))

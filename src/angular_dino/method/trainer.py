@@ -12,16 +12,16 @@ import numpy as np
 import torch
 from torch import nn
 
-from angular_dino.runtime.compute import MixedPrecision, resolve_precision, use_determinism
 from angular_dino.config import Config
-from angular_dino.method.views import MultiCropViews, ViewSettings
-from angular_dino.runtime.distributed import Distributed, data_parallel, synchronise_batchnorm
 from angular_dino.errors import UserError
 from angular_dino.method.losses import (TeacherCentre, additive_angular_margin, dino_cross_entropy, pu_sample_weights,
                                  subtractive_angular_margin)
 from angular_dino.method.model.network import AngularDINONet
 from angular_dino.method.prototypes import IdentifiedPrototypes, anomaly_score, identify_prototypes, margin_targets
 from angular_dino.method.schedules import build_schedules
+from angular_dino.method.views import MultiCropViews, ViewSettings
+from angular_dino.runtime.compute import MixedPrecision, resolve_precision, use_determinism
+from angular_dino.runtime.distributed import Distributed, data_parallel, synchronise_batchnorm
 
 CHECKPOINT_FORMAT = "angular_dino.checkpoint/2"
 

@@ -6,7 +6,6 @@ from typing import Callable
 
 from matplotlib.figure import Figure
 
-from angular_dino.storage import save_bytes, save_text
 from angular_dino.report.curves import training_curves
 from angular_dino.report.detection import roc_curves, score_histograms
 from angular_dino.report.embedding import embedding_map
@@ -14,6 +13,7 @@ from angular_dino.report.gallery import prototype_gallery
 from angular_dino.report.html import report_html
 from angular_dino.report.inputs import ReportInputs
 from angular_dino.report.style import png_bytes
+from angular_dino.storage import save_bytes, save_text
 
 # (file name, caption, plot): each plot returns None when its inputs are missing, and is then skipped.
 PLOTS: tuple[tuple[str, str, Callable[[ReportInputs], Figure | None]], ...] = (

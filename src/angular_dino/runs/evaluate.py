@@ -15,16 +15,15 @@ import numpy as np
 import torch
 import yaml
 
-from angular_dino.method.detector import config_from_dict
-from angular_dino.storage import save_json
-from angular_dino.config import Config
+from angular_dino.config import Config, config_from_dict
 from angular_dino.data.folder import find_test_part, test_image_kinds
 from angular_dino.data.prepare import prepare_pu_data
 from angular_dino.detection.base import BaseDetector, load_detector
-from angular_dino.errors import UserError
 from angular_dino.detection.metrics import detection_metrics
+from angular_dino.errors import UserError
 from angular_dino.runs.report_inputs import build_report_inputs, run_title, write_report, write_run_report
 from angular_dino.runs.score import read_for_detector
+from angular_dino.storage import save_json
 
 
 def _scores(detector: BaseDetector, images: torch.Tensor) -> np.ndarray:

@@ -12,10 +12,10 @@ from typing import Any
 import numpy as np
 import torch
 
-from angular_dino.method.detector import AngularDINO
 from angular_dino.config import FOLDER, Config
 from angular_dino.data.prepare import PUData
 from angular_dino.detection.base import BaseDetector
+from angular_dino.method.detector import AngularDINO
 
 GALLERY_SIZE = 8  # training images shown per prototype
 

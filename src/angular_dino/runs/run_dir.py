@@ -13,12 +13,10 @@ from typing import Any, Mapping
 
 import yaml
 
-from angular_dino.storage import save_json, save_text
-from angular_dino.config import Config, keys_unused_by
+from angular_dino.config import RESUME_NEUTRAL_KEYS, Config, keys_unused_by
 from angular_dino.errors import UserError
+from angular_dino.storage import save_json, save_text
 
-# Settings that may change between a run and its resumption without changing its results.
-RESUME_NEUTRAL_KEYS = ("num_threads", "diagnostic_test_metrics", "output_dir", "checkpoint_every_iters")
 RUN_FILES = ("config.yaml", "metrics.jsonl", "result.json", "model.pt", "checkpoints/last.pt")
 
 

@@ -17,10 +17,10 @@ import numpy as np
 import torch
 from PIL import Image
 
-from angular_dino.storage import save_text
 from angular_dino.data.folder import folder_channels, list_images, read_images
 from angular_dino.detection.base import BaseDetector, load_detector
 from angular_dino.errors import UserError
+from angular_dino.storage import save_text
 
 ARRAY_SUFFIXES = (".npy", ".npz")
 BATCH = 2048  # images read and scored at a time

@@ -18,20 +18,20 @@ import torch
 from tqdm import tqdm
 
 from angular_dino import __version__
-from angular_dino.method.detector import AngularDINO
-from angular_dino.storage import load_torch, save_torch
-from angular_dino.runtime.compute import resolve_device
 from angular_dino.config import Config
 from angular_dino.data.prepare import PUData, prepare_pu_data, view_settings
 from angular_dino.data.pu_split import NORMAL, SEEN, UNSEEN
-from angular_dino.runtime.distributed import init_distributed, local_device
-from angular_dino.errors import UserError
-from angular_dino.method.history import epoch_record
-from angular_dino.runtime.interrupts import TrainingStopped, stop_signals
 from angular_dino.detection.metrics import detection_metrics, metrics_table
-from angular_dino.runs.run_dir import RunDirectory, RunState
-from angular_dino.runs.report_inputs import write_run_report
+from angular_dino.errors import UserError
+from angular_dino.method.detector import AngularDINO
+from angular_dino.method.history import epoch_record
 from angular_dino.method.trainer import CHECKPOINT_FORMAT, Trainer
+from angular_dino.runs.report_inputs import write_run_report
+from angular_dino.runs.run_dir import RunDirectory, RunState
+from angular_dino.runtime.compute import resolve_device
+from angular_dino.runtime.distributed import init_distributed, local_device
+from angular_dino.runtime.interrupts import TrainingStopped, stop_signals
+from angular_dino.storage import load_torch, save_torch
 
 
 def versions() -> dict[str, str]:

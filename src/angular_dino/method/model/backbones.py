@@ -6,6 +6,7 @@ minutes. Add a backbone by adding an entry to `BACKBONES`.
 """
 from __future__ import annotations
 
+import difflib
 from dataclasses import dataclass
 
 import torch
@@ -63,3 +64,12 @@ BACKBONES: dict[str, ResNetShape] = {
 
 def build_backbone(arch: str, in_channels: int, emb_dim: int) -> ResNet:
     return ResNet(BACKBONES[arch], in_channels, emb_dim)
+
+
+def backbone_errors(arch: str) -> list[str]:
+    """The config error for a backbone name that `BACKBONES` does not hold (none when it does)."""
+    if arch in BACKBONES:
+        return []
+    close = difflib.get_close_matches(arch, list(BACKBONES), n=1)
+    hint = f" Did you mean `{close[0]}`?" if close else ""
+    return [f"arch: unknown backbone {arch!r}; choose one of {', '.join(BACKBONES)}.{hint}"]

@@ -12,11 +12,11 @@ import re
 from pathlib import Path
 from typing import Any, Sequence
 
-from angular_dino.runs.bench.spec import BenchPlan, Cell
-from angular_dino.storage import save_json
 from angular_dino.config import Config
 from angular_dino.errors import UserError
+from angular_dino.runs.bench.spec import BenchPlan, Cell
 from angular_dino.runs.run_dir import setting_differences
+from angular_dino.storage import save_json
 
 CELL_FORMAT = "angular_dino.bench_cell/1"
 DONE, FAILED = "done", "failed"

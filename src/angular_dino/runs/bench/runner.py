@@ -19,11 +19,11 @@ from typing import Any, Callable, Iterator, Sequence
 
 from tqdm import tqdm
 
+from angular_dino.config import Config
+from angular_dino.errors import UserError
 from angular_dino.runs.bench.cells import DONE, first_line, read_cells, shard_cells, write_cell
 from angular_dino.runs.bench.spec import BenchPlan, Cell
 from angular_dino.runs.bench.table import write_tables
-from angular_dino.config import Config
-from angular_dino.errors import UserError
 from angular_dino.runtime.interrupts import TrainingStopped
 
 CellRunner = Callable[[Config, bool], dict[str, Any]]  # (config, quiet) -> result.json's content

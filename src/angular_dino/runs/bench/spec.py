@@ -13,8 +13,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Mapping
 
-from angular_dino.config import METHODS, Config, build_config, read_yaml_mapping
+from angular_dino.config import METHODS, Config, read_yaml_mapping
 from angular_dino.errors import UserError
+from angular_dino.runs.resolve import resolve_config
 
 USUAL_UNSEEN = "usual"  # METHOD §2: u = 0, and u = 9 when c = 0
 # Train keys that are a cell's coordinates: set by the bench key named here, never by settings.
@@ -179,7 +180,7 @@ def _cell_config(cell: Cell, base: Mapping[str, Any], settings: Mapping[str, Any
     layers = {**settings, **entry.settings, "method": entry.method, "dataset": cell.dataset,
               "normal_class": cell.normal_class, "unseen_anomaly_class": cell.unseen_anomaly_class,
               "seed": cell.seed, "output_dir": str(run_dir), **overrides}
-    return build_config(base, layers)[0]
+    return resolve_config(base, layers)[0]
 
 
 def _read_spec(raw: Mapping[str, Any], path: Path, errors: list[str]) -> BenchSpec:

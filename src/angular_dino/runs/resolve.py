@@ -1,0 +1,29 @@
+"""From settings to the config a run uses: the config's own checks, the dataset's and the backbone's, together.
+
+Every problem is reported at once in one `UserError`; a valid config gets its data-dependent defaults
+(image size, augmentation, split sizes) filled in, so the saved config.yaml says what ran. The command
+line, the bench and the scripts under benchmarks/ all resolve their configs here.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Mapping, Sequence
+
+from angular_dino.config import Config, build_config, parse_overrides, read_yaml_mapping
+from angular_dino.data.defaults import data_errors, with_data_defaults
+from angular_dino.method.model.backbones import backbone_errors
+
+
+def resolve_config(raw: Mapping[str, Any], overrides: Mapping[str, Any] | None = None) -> tuple[Config, list[str]]:
+    """Validate settings (file values, then overrides on top) and fill the dataset defaults.
+
+    Returns the resolved config and notices (ignored keys). Raises `UserError` listing every problem.
+    """
+    checked = build_config(raw, overrides)
+    config = checked.require_valid([*data_errors(checked.config), *backbone_errors(checked.config.arch)])
+    return with_data_defaults(config), checked.notices
+
+
+def load_config(path: str | Path, overrides: Sequence[str] = ()) -> tuple[Config, list[str]]:
+    """Config from a YAML file plus `key=value` overrides; see `resolve_config`."""
+    return resolve_config(read_yaml_mapping(path), parse_overrides(overrides))
