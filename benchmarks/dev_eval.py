@@ -1,8 +1,8 @@
 """Tune without touching the test split: train on the PU split, evaluate on a *development* set.
 
-The development set is drawn from train-pool images that the PU split did not use (normal images not
-in U or validation, anomalies not in U or P), with the test protocol's sizes, so profile choices are
-made without ever reading official test labels. Prints per-epoch validation and dev AUROC.
+The development set (`angular_dino.data.development`) is drawn from train-pool images that the PU split
+did not use, with the test protocol's sizes, so profile choices are made without ever reading official
+test labels. Prints per-epoch validation and dev AUROC.
 
     python benchmarks/dev_eval.py --config configs/fashion_mnist.yml --set seed=1 [--set key=value ...]
 """
@@ -12,35 +12,14 @@ import argparse
 import json
 import time
 
-import numpy as np
-import torch
-
-from angular_dino.data.prepare import prepare_pu_data, view_settings
-from angular_dino.data.pu_split import NORMAL, SEEN, UNSEEN
+from angular_dino.data.development import development_set
+from angular_dino.data.prepare import prepare_pu_data
 from angular_dino.data.sources import load_dataset
 from angular_dino.detection.metrics import detection_metrics, pu_auroc
 from angular_dino.method.trainer import Trainer
+from angular_dino.method.views import views_for
 from angular_dino.runs.resolve import load_config
 from angular_dino.runtime.compute import resolve_device
-
-
-def dev_set(config, split, labels: torch.Tensor, images: torch.Tensor, seed: int):
-    used = torch.cat([split.train_unlabeled, split.train_positive, split.val_unlabeled, split.val_positive])
-    free = torch.ones(len(labels), dtype=torch.bool)
-    free[used] = False
-    rng = np.random.default_rng(seed + 12345)
-    normal = labels == config.normal_class
-    unseen = labels == config.unseen_anomaly_class
-    parts = [(normal, config.n_test_normal, NORMAL), (~normal & ~unseen, config.n_test_seen, SEEN),
-             (unseen, config.n_test_unseen, UNSEEN)]
-    index, kinds = [], []
-    for mask, count, kind in parts:
-        pool = torch.nonzero(mask & free).flatten().numpy()
-        pick = rng.permutation(pool)[:count]
-        index.append(torch.from_numpy(pick))
-        kinds.append(torch.full((len(pick),), kind))
-    index = torch.cat(index)
-    return images[index], torch.cat(kinds)
 
 
 def main() -> None:
@@ -51,8 +30,8 @@ def main() -> None:
     config, _ = load_config(args.config, args.set)
     data = prepare_pu_data(config)
     pool = load_dataset(config.dataset, config.data_root, config.download, config.image_size)
-    dev_images, dev_kind = dev_set(config, data.split, pool.train_labels, pool.train_images, config.seed)
-    trainer = Trainer(config, data.train_images, data.train_is_positive, view_settings(config, data),
+    dev_images, dev_kind = development_set(config, data, pool)
+    trainer = Trainer(config, data.train_images, data.train_is_positive, views_for(config, *data.normalisation()),
                       resolve_device(config.device))
     start = time.time()
     while trainer.epoch < config.epochs:

@@ -22,10 +22,11 @@ import torch
 from PIL import Image
 
 from angular_dino.data.folder import list_images, read_images
-from angular_dino.data.prepare import views_for
-from angular_dino.data.sources import channel_stats, load_dataset
+from angular_dino.data.images import channel_stats
+from angular_dino.data.sources import load_dataset
 from angular_dino.method.detector import AngularDINO
 from angular_dino.method.trainer import Trainer
+from angular_dino.method.views import views_for
 from angular_dino.runs.resolve import load_config
 from record import header, write_section
 

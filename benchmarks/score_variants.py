@@ -3,8 +3,8 @@
     .venv/bin/python benchmarks/score_variants.py RUN_DIR [RUN_DIR ...] [--section NAME --title TEXT]
 
 For each finished AngularDINO run directory (its config.yaml and model.pt), rebuilds the run's PU
-split and dev_eval.py's development set (train-pool images the split did not use, with the test
-protocol's sizes), embeds them with the saved teacher, and compares METHOD §8's score with other
+split and its development set (`angular_dino.data.development`: train-pool images the split did not use,
+with the test protocol's sizes, as dev_eval.py uses), embeds them with the saved teacher, and compares METHOD §8's score with other
 scores built from the same embeddings. Nothing is trained; the figures only suggest what to try next,
 they change no default. The tables go to BENCHMARKS.md.
 """
@@ -17,12 +17,12 @@ from typing import Callable
 import numpy as np
 import torch
 
+from angular_dino.data.development import development_set
 from angular_dino.data.prepare import prepare_pu_data
 from angular_dino.data.sources import load_dataset
 from angular_dino.detection.base import load_detector
 from angular_dino.detection.metrics import detection_metrics
 from angular_dino.runs.resolve import load_config
-from dev_eval import dev_set
 from record import header, write_section
 
 Score = Callable[[np.ndarray, np.ndarray, np.ndarray, np.ndarray], np.ndarray]  # (cos, emb, cos_A, cos_N)
@@ -62,7 +62,7 @@ def main() -> None:
         detector = load_detector(run / "model.pt")
         data = prepare_pu_data(config)
         pool = load_dataset(config.dataset, config.data_root, config.download, config.image_size)
-        images, kinds = dev_set(config, data.split, pool.train_labels, pool.train_images, config.seed)
+        images, kinds = development_set(config, data, pool)
         emb = detector.embed(images)
         cos = emb @ detector.prototype_vectors_.T
         cos_a = cos[:, list(detector.anomaly_prototypes_)]

@@ -21,9 +21,9 @@ import pytest
 
 from angular_dino.config import parse_overrides
 from angular_dino.data import cifar10, svhn
+from angular_dino.data.images import as_images, as_pu_labels
 from angular_dino.data.prepare import prepare_pu_data
 from angular_dino.data.sources import MNIST, read_idx
-from angular_dino.detection.base import as_images, as_pu_labels
 from angular_dino.errors import UserError
 from angular_dino.runs.resolve import load_config, resolve_config
 from angular_dino.runs.run_dir import RunDirectory

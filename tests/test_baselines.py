@@ -16,8 +16,9 @@ from angular_dino.baselines.iforest import forest_as_tensors, isolation_scores
 from angular_dino.baselines.networks import ReconstructionError
 from angular_dino.baselines.settings import holdout, uses_bf16
 from angular_dino.config import METHODS
+from angular_dino.data.images import as_pu_labels
 from angular_dino.data.prepare import prepare_pu_data
-from angular_dino.detection.base import REGISTRY, as_pu_labels, load_detector
+from angular_dino.detection.base import REGISTRY, load_detector
 from angular_dino.detection.metrics import detection_metrics
 from angular_dino.errors import UserError
 from angular_dino.runs import training_run as train_module

@@ -134,8 +134,9 @@ def test_a_colour_dataset_goes_through_the_pu_preparation(tmp_path):
                               "normal_class": 0, "unseen_anomaly_class": 9, "val_fraction": 0.0, **sizes})
     assert (config.dataset, config.image_size, config.augmentation) == ("cifar10", 32, "natural")
     data = prepare_pu_data(config)
-    assert data.in_channels == 3 and data.train_images.shape[1:] == (3, 32, 32)
-    assert len(data.mean) == 3 and all(0.4 < m < 0.6 for m in data.mean)  # uniform random pixels
+    mean, _ = data.normalisation()
+    assert data.train_images.shape[1:] == (3, 32, 32)
+    assert len(mean) == 3 and all(0.4 < m < 0.6 for m in mean)  # uniform random pixels
 
 
 @pytest.mark.parametrize("spelling, name, size, recipe", [

@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 import torch
 
-from angular_dino.detection.base import as_images, as_pu_labels
+from angular_dino.data.images import as_images, as_pu_labels
 from angular_dino.detection.threshold import best_f1_threshold, choose_threshold, contamination_threshold
 from angular_dino.errors import UserError
 

@@ -11,9 +11,10 @@ import pytest
 import torch
 from PIL import Image
 
-from angular_dino.data.prepare import prepare_pu_data, view_settings
+from angular_dino.data.prepare import prepare_pu_data
 from angular_dino.detection.metrics import detection_metrics
 from angular_dino.method.trainer import Trainer
+from angular_dino.method.views import views_for
 from angular_dino.report import ReportInputs, write_report
 from angular_dino.report.curves import curve_series, training_curves
 from angular_dino.report.detection import roc_curves, score_histograms
@@ -232,7 +233,7 @@ def test_report_from_a_real_digits_training_run(tmp_path, digits_settings):
     """Everything from a short real run: teacher embeddings, prototype vectors, scores and nearest images."""
     config = resolve_config({**digits_settings, "epochs": 3})[0]
     data = prepare_pu_data(config)
-    trainer = Trainer(config, data.train_images, data.train_is_positive, view_settings(config, data),
+    trainer = Trainer(config, data.train_images, data.train_is_positive, views_for(config, *data.normalisation()),
                       torch.device("cpu"))
     history = [{"epoch": epoch + 1, **trainer.train_epoch()} for epoch in range(config.epochs)]
     with torch.no_grad():

@@ -5,9 +5,10 @@ from pathlib import Path
 import pytest
 import torch
 
-from angular_dino.data.prepare import prepare_pu_data, view_settings
+from angular_dino.data.prepare import prepare_pu_data
 from angular_dino.errors import UserError
 from angular_dino.method.trainer import CHECKPOINT_FORMAT, Trainer
+from angular_dino.method.views import views_for
 from angular_dino.runs.resolve import resolve_config
 from angular_dino.runs.training_run import train
 from angular_dino.runtime.compute import MixedPrecision, resolve_precision
@@ -121,5 +122,5 @@ def test_compile_option_compiles_both_backbones(digits_settings, monkeypatch):
     monkeypatch.setattr(torch.nn.Module, "compile", lambda self, *a, **k: compiled.append(type(self).__name__))
     config = resolve_config({**digits_settings, "compile": True})[0]
     data = prepare_pu_data(config)
-    Trainer(config, data.train_images, data.train_is_positive, view_settings(config, data), torch.device("cpu"))
+    Trainer(config, data.train_images, data.train_is_positive, views_for(config, *data.normalisation()), torch.device("cpu"))
     assert compiled == ["ResNet", "ResNet"]

@@ -7,7 +7,8 @@ import numpy as np
 import pytest
 import torch
 
-from angular_dino.data.sources import (FASHION_MNIST, channel_stats, read_digits, read_idx, resize_images)
+from angular_dino.data.images import channel_stats, resize_images
+from angular_dino.data.sources import FASHION_MNIST, read_digits, read_idx
 from angular_dino.errors import UserError
 from fixture_files import write_idx, write_idx_fixture
 

@@ -5,10 +5,11 @@ from pathlib import Path
 import pytest
 import torch
 
-from angular_dino.data.prepare import prepare_pu_data, view_settings
+from angular_dino.data.prepare import prepare_pu_data
 from angular_dino.detection.base import load_detector
 from angular_dino.detection.metrics import detection_metrics
 from angular_dino.method.trainer import CHECKPOINT_FORMAT, Trainer, TrainingDiverged
+from angular_dino.method.views import views_for
 from angular_dino.runs import training_run as train_module
 from angular_dino.runs.resolve import resolve_config
 from angular_dino.runs.training_run import train
@@ -17,7 +18,7 @@ from angular_dino.storage import load_torch
 
 def untrained_auroc(config) -> float:
     data = prepare_pu_data(config)
-    trainer = Trainer(config, data.train_images, data.train_is_positive, view_settings(config, data),
+    trainer = Trainer(config, data.train_images, data.train_is_positive, views_for(config, *data.normalisation()),
                       torch.device("cpu"))
     trainer.identify()
     return detection_metrics(trainer.scores(data.test_images), data.test_kind)["auroc"]["all"]
@@ -27,7 +28,7 @@ def test_teacher_cosines_do_not_depend_on_the_batch_size(digits_settings):
     """Identification and scoring batch the clean images for speed; the batch must not change a single bit."""
     config = resolve_config({**digits_settings, "epochs": 1})[0]
     data = prepare_pu_data(config)
-    trainer = Trainer(config, data.train_images, data.train_is_positive, view_settings(config, data),
+    trainer = Trainer(config, data.train_images, data.train_is_positive, views_for(config, *data.normalisation()),
                       torch.device("cpu"))
     trainer.train_epoch()
     assert torch.equal(trainer.cosines(data.test_images, 7), trainer.cosines(data.test_images, 1024))

@@ -10,8 +10,8 @@ import torch
 import torch.nn.functional as F
 
 from angular_dino.baselines.losses import LOE_MODES
+from angular_dino.data.images import as_images, as_pu_labels
 from angular_dino.data.pu_split import holdout_pu
-from angular_dino.detection.base import as_images, as_pu_labels
 from angular_dino.detection.threshold import choose_threshold
 from angular_dino.errors import UserError
 from angular_dino.runtime.compute import resolve_device, resolve_precision

@@ -13,6 +13,12 @@ import torch
 from angular_dino.errors import UserError
 
 NORMAL, SEEN, UNSEEN = 0, 1, 2  # test kinds
+TEST_KINDS = {"normal": NORMAL, "seen": SEEN, "unseen": UNSEEN}
+
+
+def kind_counts(kinds: torch.Tensor) -> dict[str, int]:
+    """How many test images there are of each kind: {"normal": ..., "seen": ..., "unseen": ...}."""
+    return {name: int((kinds == kind).sum()) for name, kind in TEST_KINDS.items()}
 
 
 @dataclass(frozen=True)
@@ -34,10 +40,6 @@ class PUSplit:
     val_positive: torch.Tensor
     test: torch.Tensor  # indices into the test pool
     test_kind: torch.Tensor  # NORMAL, SEEN or UNSEEN per test index
-
-    @property
-    def test_is_anomaly(self) -> torch.Tensor:
-        return (self.test_kind != NORMAL).long()
 
 
 def _take(rng: np.random.Generator, pool: np.ndarray, count: int, what: str, have: str) -> np.ndarray:

@@ -12,11 +12,11 @@ from typing import Callable
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 
 from angular_dino.data.cifar10 import read_cifar10
 from angular_dino.data.download import DataFiles
 from angular_dino.data.image_data import ImageData
+from angular_dino.data.images import resize_images
 from angular_dino.data.svhn import read_svhn
 from angular_dino.errors import UserError
 
@@ -142,34 +142,8 @@ DATASETS: dict[str, DatasetSpec] = {
 }
 
 
-def resize_images(images: torch.Tensor, size: int) -> torch.Tensor:
-    """Resize uint8 N×C×H×W images to size×size (antialiased bilinear), in chunks to bound memory."""
-    if images.shape[-2:] == (size, size):
-        return images
-    out = torch.empty((images.shape[0], images.shape[1], size, size), dtype=torch.uint8)
-    for start in range(0, len(images), 8192):
-        chunk = images[start:start + 8192].float()
-        out[start:start + 8192] = F.interpolate(chunk, size=(size, size), mode="bilinear",
-                                                antialias=True, align_corners=False).round().clamp(0, 255)
-    return out
-
-
 def load_dataset(name: str, data_root: str | None, download: bool, image_size: int) -> ImageData:
     """Read a catalogued dataset and bring both pools to `image_size`."""
     data = DATASETS[name].read(data_root, download)
     return ImageData(resize_images(data.train_images, image_size), data.train_labels,
                      resize_images(data.test_images, image_size), data.test_labels, data.class_names)
-
-
-def channel_stats(images: torch.Tensor) -> tuple[tuple[float, ...], tuple[float, ...]]:
-    """Per-channel mean and std of uint8 images in [0, 1] units, accumulated in chunks."""
-    total = torch.zeros(images.shape[1], dtype=torch.float64)
-    total_sq = torch.zeros_like(total)
-    for start in range(0, len(images), 8192):
-        chunk = images[start:start + 8192].double().div_(255)
-        total += chunk.sum(dim=(0, 2, 3))
-        total_sq += chunk.pow(2).sum(dim=(0, 2, 3))
-    count = images.shape[0] * images.shape[2] * images.shape[3]
-    mean = total / count
-    std = (total_sq / count - mean.pow(2)).clamp_min(1e-12).sqrt()
-    return tuple(mean.tolist()), tuple(std.tolist())

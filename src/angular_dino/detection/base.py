@@ -12,59 +12,12 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 import numpy as np
-import torch
 
 from angular_dino.errors import UserError
 from angular_dino.storage import load_torch, save_torch
 
 DETECTOR_FORMAT = "angular_dino.detector/1"
 REGISTRY: dict[str, type["BaseDetector"]] = {}  # method name -> detector class
-
-
-def as_images(X: Any) -> torch.Tensor:
-    """Images as uint8 N×C×H×W. Accepts N×H×W, N×C×H×W or N×H×W×C (C = 1 or 3), uint8 or float.
-
-    Floats with a maximum of at most 1 are read as [0, 1] intensities, others as [0, 255].
-    """
-    try:
-        images = torch.as_tensor(np.asarray(X) if not isinstance(X, torch.Tensor) else X).detach().cpu()
-    except (TypeError, ValueError, RuntimeError) as exc:
-        raise UserError(f"images must be an array or tensor of numbers: {exc}") from None
-    if images.ndim == 3:
-        images = images[:, None]
-    if images.ndim != 4 or len(images) == 0:
-        raise UserError(f"images must have shape N×H×W or N×C×H×W with N ≥ 1, got {tuple(images.shape)}")
-    if images.shape[1] not in (1, 3) and images.shape[-1] in (1, 3):
-        images = images.permute(0, 3, 1, 2)
-    if images.shape[1] not in (1, 3):
-        raise UserError(f"images must have 1 (grayscale) or 3 (colour) channels, got shape {tuple(images.shape)}")
-    if images.dtype == torch.uint8:
-        return images.contiguous()
-    if images.dtype == torch.bool or images.is_complex():
-        raise UserError(f"images must hold real numbers, got {images.dtype}")
-    images = images.double()
-    if not torch.isfinite(images).all():
-        raise UserError("images contain NaN or infinite values")
-    low, high = float(images.min()), float(images.max())
-    if low < 0 or high > 255:
-        raise UserError(f"image values must lie in [0, 1] or [0, 255], found [{low:g}, {high:g}]")
-    scale = 255.0 if high <= 1.0 else 1.0
-    return (images * scale).round().to(torch.uint8).contiguous()
-
-
-def as_pu_labels(y: Any, n: int) -> torch.Tensor:
-    """PU labels as a bool tensor (True = labeled anomaly); both kinds must be present."""
-    labels = torch.as_tensor(np.asarray(y)).reshape(-1)
-    if labels.dtype == torch.bool:  # torch.isin has no bool kernel
-        labels = labels.long()
-    if len(labels) != n:
-        raise UserError(f"y has {len(labels)} labels for {n} images")
-    if not torch.isin(labels, torch.tensor([0, 1], dtype=labels.dtype)).all():
-        raise UserError("y must hold 1 for labeled anomalies and 0 for unlabeled images, nothing else")
-    is_positive = labels.bool()
-    if not is_positive.any() or is_positive.all():
-        raise UserError("y needs both unlabeled (0) and labeled anomalous (1) images")
-    return is_positive
 
 
 class BaseDetector(ABC):

@@ -19,15 +19,16 @@ import torch
 
 from angular_dino.config import Config, build_config, config_from_dict
 from angular_dino.data.defaults import default_augmentation, with_image_defaults
-from angular_dino.data.prepare import PUData, pu_data_from_arrays, views_for
-from angular_dino.data.sources import resize_images
-from angular_dino.detection.base import BaseDetector, as_images, as_pu_labels
+from angular_dino.data.images import as_images, as_pu_labels, resize_images, with_channels
+from angular_dino.data.prepare import PUParts, hold_out_validation
+from angular_dino.detection.base import BaseDetector
 from angular_dino.errors import UserError
 from angular_dino.method.history import epoch_record
 from angular_dino.method.model.backbones import backbone_errors
 from angular_dino.method.model.network import AngularDINONet
 from angular_dino.method.prototypes import IdentifiedPrototypes, anomaly_score
 from angular_dino.method.trainer import SCORE_BATCH, Trainer
+from angular_dino.method.views import views_for
 from angular_dino.runtime.compute import resolve_device
 
 
@@ -58,9 +59,10 @@ class AngularDINO(BaseDetector):
         config = self._config_for(images)
         if config.num_threads:
             torch.set_num_threads(config.num_threads)
-        data = pu_data_from_arrays(resize_images(images, config.image_size), is_positive, config.val_fraction,
+        data = hold_out_validation(resize_images(images, config.image_size), is_positive, config.val_fraction,
                                    config.seed)
-        trainer = Trainer(config, data.train_images, data.train_is_positive, views_for(config, data.mean, data.std),
+        mean, std = data.normalisation()
+        trainer = Trainer(config, data.train_images, data.train_is_positive, views_for(config, mean, std),
                           resolve_device(config.device))
 
         history: list[dict[str, Any]] = []
@@ -68,7 +70,7 @@ class AngularDINO(BaseDetector):
             start = time.time()
             losses = trainer.train_epoch()
             history.append(epoch_record(trainer, data, losses, time.time() - start, diagnostic=False))
-        self._take_model(trainer, data.mean, data.std, history)
+        self._take_model(trainer, mean, std, history)
         self.choose_threshold(data)
         return self
 
@@ -99,7 +101,7 @@ class AngularDINO(BaseDetector):
         size = self.config.image_size
         self.input_shape_ = (net.backbone.stem[0].in_channels, size, size)
 
-    def choose_threshold(self, data: PUData) -> float:
+    def choose_threshold(self, data: PUParts) -> float:
         """Set `threshold_` by `threshold_rule` from the training data only (validation part, U images)."""
         from angular_dino.detection.threshold import choose_threshold  # scikit-learn: not needed for scoring
 
@@ -119,13 +121,8 @@ class AngularDINO(BaseDetector):
     def model_input(self, X: Any) -> torch.Tensor:
         """Images as the model takes them: uint8, the model's channels (gray ↔ colour converted) and size."""
         self._check_model()
-        images = as_images(X)
         channels, size, _ = self.input_shape_
-        if images.shape[1] != channels:
-            images = (images.expand(-1, 3, -1, -1) if channels == 3 else
-                      (images.double() * torch.tensor([0.299, 0.587, 0.114]).view(1, 3, 1, 1)).sum(1, keepdim=True)
-                      .round().to(torch.uint8))
-        return resize_images(images, size)
+        return resize_images(with_channels(as_images(X), channels), size)
 
     @torch.no_grad()
     def _teacher_outputs(self, X: Any) -> tuple[torch.Tensor, torch.Tensor]:

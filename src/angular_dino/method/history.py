@@ -3,12 +3,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from angular_dino.data.prepare import PUData
+from angular_dino.data.prepare import PUData, PUParts
 from angular_dino.detection.metrics import detection_metrics, pu_auroc
 from angular_dino.method.trainer import Trainer
 
 
-def epoch_record(trainer: Trainer, data: PUData, losses: dict[str, float], seconds: float,
+def epoch_record(trainer: Trainer, data: PUParts | PUData, losses: dict[str, float], seconds: float,
                   diagnostic: bool) -> dict[str, Any]:
     """One metrics.jsonl line: losses, schedules, prototypes and validation figures (PU labels only)."""
     prototypes = trainer.prototypes

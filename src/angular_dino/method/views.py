@@ -12,6 +12,9 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
+from angular_dino.config import Config
+from angular_dino.data.images import grayscale
+
 
 @dataclass(frozen=True)
 class ViewSettings:
@@ -23,6 +26,14 @@ class ViewSettings:
     local_scale: tuple[float, float]
     mean: tuple[float, ...]
     std: tuple[float, ...]
+
+
+def views_for(config: Config, mean: tuple[float, ...], std: tuple[float, ...]) -> ViewSettings:
+    """The multi-crop settings of `config` with the given normalisation statistics."""
+    return ViewSettings(recipe=config.augmentation, global_size=config.image_size,
+                        local_size=config.local_crop_size, n_local=config.local_crops_number,
+                        global_scale=config.global_crops_scale, local_scale=config.local_crops_scale,
+                        mean=mean, std=std)
 
 
 def _uniform(generator: torch.Generator, n: int, low: float, high: float) -> torch.Tensor:
@@ -62,13 +73,6 @@ def _per_sample(values: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
     return values.to(like.device, like.dtype).view(-1, 1, 1, 1)
 
 
-def _grayscale(images: torch.Tensor) -> torch.Tensor:
-    if images.shape[1] == 1:
-        return images
-    weights = images.new_tensor([0.299, 0.587, 0.114]).view(1, 3, 1, 1)
-    return (images * weights).sum(dim=1, keepdim=True)
-
-
 def jitter(images: torch.Tensor, generator: torch.Generator, p: float, brightness: float, contrast: float,
            saturation: float = 0.0) -> torch.Tensor:
     """Brightness, contrast (and saturation for colour) jitter applied to a random `p` share of the batch."""
@@ -79,17 +83,17 @@ def jitter(images: torch.Tensor, generator: torch.Generator, p: float, brightnes
         return _per_sample(_uniform(generator, n, 1 - strength, 1 + strength), images)
 
     out = images * factor(brightness)
-    mean = _grayscale(out).mean(dim=(1, 2, 3), keepdim=True)
+    mean = grayscale(out).mean(dim=(1, 2, 3), keepdim=True)
     out = (out - mean) * factor(contrast) + mean
     if saturation and images.shape[1] == 3:
-        gray = _grayscale(out)
+        gray = grayscale(out)
         out = (out - gray) * factor(saturation) + gray
     return (apply * out + (1 - apply) * images).clamp(0, 1)
 
 
 def random_grayscale(images: torch.Tensor, generator: torch.Generator, p: float) -> torch.Tensor:
     apply = _per_sample(_chance(generator, images.shape[0], p).float(), images)
-    return apply * _grayscale(images).expand_as(images) + (1 - apply) * images
+    return apply * grayscale(images).expand_as(images) + (1 - apply) * images
 
 
 def dilate(images: torch.Tensor, generator: torch.Generator, p: float) -> torch.Tensor:

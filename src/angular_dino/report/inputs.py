@@ -7,6 +7,8 @@ from typing import Any
 
 import numpy as np
 
+from angular_dino.data.pu_split import NORMAL, SEEN, UNSEEN
+
 
 @dataclass(frozen=True)
 class ReportInputs:
@@ -17,7 +19,7 @@ class ReportInputs:
     result: dict[str, Any]                        # result.json content (auroc/auprc {all, seen, unseen}, ...)
     history: list[dict[str, Any]]                 # metrics.jsonl records, one per epoch
     test_scores: np.ndarray                       # float (N,), higher = more anomalous
-    test_kind: np.ndarray                         # int (N,): 0 normal, 1 seen anomaly, 2 unseen anomaly
+    test_kind: np.ndarray                         # int (N,): NORMAL, SEEN or UNSEEN (data.pu_split)
     test_labels: np.ndarray | None                # int class ids (N,), None for data without classes
     class_names: tuple[str, ...] | None
     threshold: float                              # None or NaN: no threshold is drawn or shown
@@ -40,7 +42,8 @@ class ReportInputs:
         _require(self.test_scores.ndim == 1 and self.test_kind.shape == (n,),
                  f"test_scores and test_kind must both have shape (N,); got {self.test_scores.shape} and "
                  f"{self.test_kind.shape}")
-        _require(bool(np.isin(self.test_kind, (0, 1, 2)).all()), "test_kind values must be 0, 1 or 2")
+        _require(bool(np.isin(self.test_kind, (NORMAL, SEEN, UNSEEN)).all()),
+                 f"test_kind values must be {NORMAL}, {SEEN} or {UNSEEN}")
         _require(self.test_labels is None or self.test_labels.shape == (n,),
                  f"test_labels must have shape ({n},)")
         _require(self.test_embeddings is None or (self.test_embeddings.ndim == 2 and len(self.test_embeddings) == n),

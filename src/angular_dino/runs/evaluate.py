@@ -18,6 +18,7 @@ import yaml
 from angular_dino.config import Config, config_from_dict
 from angular_dino.data.folder import find_test_part, test_image_kinds
 from angular_dino.data.prepare import prepare_pu_data
+from angular_dino.data.pu_split import kind_counts
 from angular_dino.detection.base import BaseDetector, load_detector
 from angular_dino.detection.metrics import detection_metrics
 from angular_dino.errors import UserError
@@ -50,8 +51,7 @@ def _evaluation(scores: np.ndarray, kinds: torch.Tensor, detector: BaseDetector,
                 data: str) -> dict[str, Any]:
     return {**detection_metrics(torch.from_numpy(scores), kinds), "threshold": float(detector.threshold_),
             "threshold_rule": config.threshold_rule, "data": data,
-            "n_test": {"normal": int((kinds == 0).sum()), "seen": int((kinds == 1).sum()),
-                       "unseen": int((kinds == 2).sum())}}
+            "n_test": kind_counts(kinds)}
 
 
 def evaluate(run_dir: str | Path, data: str | Path | None = None, out: str | Path | None = None) -> dict[str, Any]:

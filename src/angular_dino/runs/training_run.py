@@ -19,13 +19,14 @@ from tqdm import tqdm
 
 from angular_dino import __version__
 from angular_dino.config import Config
-from angular_dino.data.prepare import PUData, prepare_pu_data, view_settings
-from angular_dino.data.pu_split import NORMAL, SEEN, UNSEEN
+from angular_dino.data.prepare import PUData, prepare_pu_data
+from angular_dino.data.pu_split import kind_counts
 from angular_dino.detection.metrics import detection_metrics, metrics_table
 from angular_dino.errors import UserError
 from angular_dino.method.detector import AngularDINO
 from angular_dino.method.history import epoch_record
 from angular_dino.method.trainer import CHECKPOINT_FORMAT, Trainer
+from angular_dino.method.views import views_for
 from angular_dino.runs.report_inputs import write_run_report
 from angular_dino.runs.run_dir import RunDirectory, RunState
 from angular_dino.runtime.compute import resolve_device
@@ -42,12 +43,10 @@ def versions() -> dict[str, str]:
 def run_fields(config: Config, data: PUData, train_seconds: float, started: float,
                device: torch.device) -> dict[str, Any]:
     """The result.json fields every method shares: what ran, on which split sizes, how long, where."""
-    kinds = data.test_kind
     return {"seed": config.seed, "dataset": config.dataset, "normal_class": config.normal_class,
             "unseen_anomaly_class": config.unseen_anomaly_class,
             "n_train": {"unlabeled": int((~data.train_is_positive).sum()), "positive": int(data.train_is_positive.sum())},
-            "n_test": {"normal": int((kinds == NORMAL).sum()), "seen": int((kinds == SEEN).sum()),
-                       "unseen": int((kinds == UNSEEN).sum())},
+            "n_test": kind_counts(data.test_kind),
             "train_seconds": round(train_seconds, 1), "wall_seconds": round(time.time() - started, 1),
             "device": str(device), "versions": versions()}
 
@@ -116,7 +115,8 @@ def train(config: Config, *, restart: bool = False, quiet: bool = False) -> dict
         torch.set_num_threads(config.num_threads)
     with context.main_first():
         data = prepare_pu_data(config)
-    trainer = Trainer(config, data.train_images, data.train_is_positive, view_settings(config, data), device,
+    mean, std = data.normalisation()
+    trainer = Trainer(config, data.train_images, data.train_is_positive, views_for(config, mean, std), device,
                       context)
     history: list[dict[str, Any]] = []
     seconds_into_epoch = 0.0
@@ -181,7 +181,7 @@ def train(config: Config, *, restart: bool = False, quiet: bool = False) -> dict
         return None
 
     # --- evaluation on the test split, once; the model file; the report ---------------------------
-    detector = AngularDINO.from_trainer(trainer, data.mean, data.std, history)
+    detector = AngularDINO.from_trainer(trainer, mean, std, history)
     detector.choose_threshold(data)  # from training data only
     test_scores = detector.decision_function(data.test_images) if len(data.test_images) else np.zeros(0)
     metrics = detection_metrics(torch.from_numpy(test_scores), data.test_kind)
