@@ -91,3 +91,14 @@ def test_bad_use_is_a_clear_error(tmp_path):
     (tmp_path / "junk.pt").write_bytes(b"junk")
     with pytest.raises(UserError, match="not a readable AngularDINO file"):
         AngularDINO.load(tmp_path / "junk.pt")
+
+
+def test_the_precision_of_training_is_saved_and_an_older_file_without_it_reads_as_fp32(fitted, tmp_path):
+    detector, _, result = fitted
+    assert detector.precision_ == result["precision"] == "fp32"  # the tests pin fp32
+    detector.save(tmp_path / "model.pt")
+    content = torch.load(tmp_path / "model.pt", weights_only=True)
+    assert content["state"]["precision"] == "fp32"
+    del content["state"]["precision"]  # as written before the precision was stored
+    torch.save(content, tmp_path / "old.pt")
+    assert load_detector(tmp_path / "old.pt").precision_ == "fp32"

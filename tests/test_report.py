@@ -13,6 +13,7 @@ from PIL import Image
 
 from angular_dino.data.prepare import prepare_pu_data
 from angular_dino.detection.metrics import detection_metrics
+from angular_dino.method.teacher import teacher_outputs
 from angular_dino.method.trainer import Trainer
 from angular_dino.method.views import views_for
 from angular_dino.report import ReportInputs, write_report
@@ -236,19 +237,20 @@ def test_report_from_a_real_digits_training_run(tmp_path, digits_settings):
     trainer = Trainer(config, data.train_images, data.train_is_positive, views_for(config, *data.normalisation()),
                       torch.device("cpu"))
     history = [{"epoch": epoch + 1, **trainer.train_epoch()} for epoch in range(config.epochs)]
+    settings = trainer.views.settings
+    embeddings, _ = teacher_outputs(trainer.teacher, data.test_images, settings.mean, settings.std, "fp32")
     with torch.no_grad():
-        embeddings = trainer.teacher.eval().embed(trainer.views.clean(data.test_images))
         vectors = trainer.teacher.prototypes.unit_weight()
     scores = trainer.scores(data.test_images)
     train_cosines = trainer.cosines(data.train_images)
-    identified = trainer.prototypes.normal + trainer.prototypes.anomaly
+    identified = trainer.identified.normal + trainer.identified.anomaly
     nearest = train_cosines[:, list(identified)].topk(8, dim=0).indices.T
     inputs = ReportInputs(
         title="digits · real run", result=detection_metrics(scores, data.test_kind), history=history,
         test_scores=scores.numpy(),
         test_kind=data.test_kind.numpy(), test_labels=data.test_labels.numpy(), class_names=data.class_names,
         threshold=0.0, test_embeddings=embeddings.numpy(), prototype_vectors=vectors.numpy(),
-        normal_prototypes=trainer.prototypes.normal, anomaly_prototypes=trainer.prototypes.anomaly,
+        normal_prototypes=trainer.identified.normal, anomaly_prototypes=trainer.identified.anomaly,
         gallery={p: data.train_images[rows].numpy() for p, rows in zip(identified, nearest)})
     written = write_report(tmp_path, inputs)
     assert [path.name for path in written] == ALL_PLOTS + ["report.html"]

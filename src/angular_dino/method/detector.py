@@ -5,13 +5,13 @@
 
 The command line uses the same object: `train` builds it from its `Trainer` (`from_trainer`) and
 writes model.pt with `save`; `score` and `evaluate` read it back with `load_detector`. A fitted
-detector holds only the teacher, the identified prototypes, the normalisation and the threshold.
+detector holds only the teacher, the identified prototypes, the normalisation, the arithmetic it was trained
+under (it scores under the same) and the threshold.
 """
 from __future__ import annotations
 
 import copy
 import time
-from contextlib import nullcontext
 from typing import Any
 
 import numpy as np
@@ -27,7 +27,8 @@ from angular_dino.method.history import epoch_record
 from angular_dino.method.model.backbones import backbone_errors
 from angular_dino.method.model.network import AngularDINONet
 from angular_dino.method.prototypes import IdentifiedPrototypes, anomaly_score
-from angular_dino.method.trainer import SCORE_BATCH, Trainer
+from angular_dino.method.teacher import teacher_outputs
+from angular_dino.method.trainer import Trainer
 from angular_dino.method.views import views_for
 from angular_dino.runtime.compute import resolve_device
 
@@ -38,7 +39,8 @@ class AngularDINO(BaseDetector):
     Defaults that depend on the data: `image_size` = the larger side of the training images,
     `augmentation` = `natural` for colour and `clothing` for grayscale images.
     Fitted attributes: `threshold_`, `normal_prototypes_`, `anomaly_prototypes_`, `prototype_vectors_`
-    (K×D unit vectors), `history_` (one record per epoch, as metrics.jsonl), `input_shape_` (C, H, W).
+    (K×D unit vectors), `history_` (one record per epoch, as metrics.jsonl), `input_shape_` (C, H, W),
+    `precision_` (the resolved arithmetic of training, under which it also scores).
     """
 
     method = "angular_dino"
@@ -85,18 +87,20 @@ class AngularDINO(BaseDetector):
     def _take_model(self, trainer: Trainer, mean: tuple[float, ...], std: tuple[float, ...],
                     history: list[dict[str, Any]]) -> None:
         self.config = trainer.config
-        self._set_model(copy.deepcopy(trainer.teacher), trainer.prototypes, mean, std, history, trainer.device)
+        self._set_model(copy.deepcopy(trainer.teacher), trainer.identified, mean, std, history, trainer.device,
+                        trainer.amp.precision)
 
     def _set_model(self, net: AngularDINONet, prototypes: IdentifiedPrototypes, mean: tuple[float, ...],
-                   std: tuple[float, ...], history: list[dict[str, Any]], device: torch.device) -> None:
-        # channels-last as in training, so a loaded model computes bit for bit what the trained one did
-        self._net = net.to(device, memory_format=torch.channels_last).eval().requires_grad_(False)
-        self._device = device
+                   std: tuple[float, ...], history: list[dict[str, Any]], device: torch.device, precision: str) -> None:
+        # the memory format of training, so that a loaded model computes bit for bit what the trained one did
+        memory_format = torch.channels_last if self.config.channels_last else torch.preserve_format
+        self._net = net.to(device, memory_format=memory_format).eval().requires_grad_(False)
         self._prototypes = prototypes
         self.normal_prototypes_ = prototypes.normal
         self.anomaly_prototypes_ = prototypes.anomaly
         self.prototype_vectors_ = net.prototypes.unit_weight().detach().float().cpu().numpy()
         self.mean_, self.std_ = tuple(mean), tuple(std)
+        self.precision_ = precision
         self.history_ = history
         size = self.config.image_size
         self.input_shape_ = (net.backbone.stem[0].in_channels, size, size)
@@ -124,22 +128,8 @@ class AngularDINO(BaseDetector):
         channels, size, _ = self.input_shape_
         return resize_images(with_channels(as_images(X), channels), size)
 
-    @torch.no_grad()
     def _teacher_outputs(self, X: Any) -> tuple[torch.Tensor, torch.Tensor]:
-        """Unit embeddings (N×D) and prototype cosines (N×K) of the clean images, in batches."""
-        images = self.model_input(X)
-        mean = torch.tensor(self.mean_, device=self._device).view(1, -1, 1, 1)
-        std = torch.tensor(self.std_, device=self._device).view(1, -1, 1, 1)
-        autocast = (torch.autocast("cuda", dtype=torch.bfloat16) if self._device.type == "cuda" else nullcontext())
-        embeddings, cosines = [], []
-        for start in range(0, len(images), SCORE_BATCH):
-            batch = (images[start:start + SCORE_BATCH].to(self._device).float() / 255 - mean) / std
-            with autocast:
-                embedding = self._net.embed(batch)
-                cosine = self._net.prototypes(embedding)
-            embeddings.append(embedding.float().cpu())
-            cosines.append(cosine.float().cpu())
-        return torch.cat(embeddings), torch.cat(cosines)
+        return teacher_outputs(self._net, self.model_input(X), self.mean_, self.std_, self.precision_)
 
     def decision_function(self, X: Any) -> np.ndarray:
         """Anomaly scores: mean cosine to the anomaly prototypes − mean cosine to the normal ones."""
@@ -156,7 +146,8 @@ class AngularDINO(BaseDetector):
     def _fitted_state(self) -> dict[str, Any]:
         return {"teacher": {k: v.cpu() for k, v in self._net.state_dict().items()},
                 "in_channels": self.input_shape_[0], "prototypes": self._prototypes.to_dict(),
-                "mean": list(self.mean_), "std": list(self.std_), "history": self.history_}
+                "mean": list(self.mean_), "std": list(self.std_), "precision": self.precision_,
+                "history": self.history_}
 
     @classmethod
     def _from_fitted_state(cls, config: dict[str, Any], state: dict[str, Any]) -> "AngularDINO":
@@ -166,5 +157,6 @@ class AngularDINO(BaseDetector):
         net.load_state_dict(state["teacher"])
         prototypes = IdentifiedPrototypes(tuple(state["prototypes"]["normal"]), tuple(state["prototypes"]["anomaly"]))
         device = resolve_device("cpu" if c.device == "cuda" and not torch.cuda.is_available() else c.device)
-        detector._set_model(net, prototypes, state["mean"], state["std"], state["history"], device)
+        precision = state.get("precision", "fp32")  # files written before the precision was stored scored in fp32
+        detector._set_model(net, prototypes, state["mean"], state["std"], state["history"], device, precision)
         return detector

@@ -11,7 +11,7 @@ from angular_dino.method.trainer import Trainer
 def epoch_record(trainer: Trainer, data: PUParts | PUData, losses: dict[str, float], seconds: float,
                   diagnostic: bool) -> dict[str, Any]:
     """One metrics.jsonl line: losses, schedules, prototypes and validation figures (PU labels only)."""
-    prototypes = trainer.prototypes
+    prototypes = trainer.identified
     record: dict[str, Any] = {"epoch": trainer.epoch, **losses, "seconds": round(seconds, 2),
                               "normal_prototypes": list(prototypes.normal),
                               "anomaly_prototypes": list(prototypes.anomaly),

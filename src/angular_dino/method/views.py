@@ -36,6 +36,11 @@ def views_for(config: Config, mean: tuple[float, ...], std: tuple[float, ...]) -
                         mean=mean, std=std)
 
 
+def normalise(images: torch.Tensor, mean: tuple[float, ...], std: tuple[float, ...]) -> torch.Tensor:
+    """Float images in [0, 1] standardised per channel (the views, and the teacher's clean images)."""
+    return (images - images.new_tensor(mean).view(1, -1, 1, 1)) / images.new_tensor(std).view(1, -1, 1, 1)
+
+
 def _uniform(generator: torch.Generator, n: int, low: float, high: float) -> torch.Tensor:
     return torch.rand(n, generator=generator) * (high - low) + low
 
@@ -131,15 +136,6 @@ class MultiCropViews:
         self.settings = settings
         self.generator = generator
 
-    def normalise(self, images: torch.Tensor) -> torch.Tensor:
-        mean = images.new_tensor(self.settings.mean).view(1, -1, 1, 1)
-        std = images.new_tensor(self.settings.std).view(1, -1, 1, 1)
-        return (images - mean) / std
-
-    def clean(self, images: torch.Tensor) -> torch.Tensor:
-        """Un-augmented, normalised images (identification, validation, scoring)."""
-        return self.normalise(images.float() / 255)
-
     def _crops(self, images: torch.Tensor, copies: int, scale: tuple[float, float], size: int) -> torch.Tensor:
         s = self.settings
         batch = images.repeat(copies, 1, 1, 1)
@@ -167,9 +163,9 @@ class MultiCropViews:
         # DINO's asymmetric recipe: the first global crop is always blurred, the second sometimes + solarised
         first = self._photometric(globals_[:n], blur_p=1.0, solarize_p=0.0)
         second = self._photometric(globals_[n:], blur_p=0.1, solarize_p=0.2)
-        views = [self.normalise(first), self.normalise(second)]
+        views = [normalise(first, s.mean, s.std), normalise(second, s.mean, s.std)]
         if s.n_local:
             locals_ = self._photometric(self._crops(floats, s.n_local, s.local_scale, s.local_size),
                                         blur_p=0.5, solarize_p=0.0)
-            views.extend(self.normalise(locals_).chunk(s.n_local))
+            views.extend(normalise(locals_, s.mean, s.std).chunk(s.n_local))
         return views

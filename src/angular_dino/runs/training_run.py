@@ -187,7 +187,7 @@ def train(config: Config, *, restart: bool = False, quiet: bool = False) -> dict
     metrics = detection_metrics(torch.from_numpy(test_scores), data.test_kind)
     detector.save(run.model_path)
     result = {**metrics, "threshold": detector.threshold_, "threshold_rule": config.threshold_rule,
-              "val_pu_auroc": history[-1]["val_pu_auroc"], "prototypes": trainer.prototypes.to_dict(),
+              "val_pu_auroc": history[-1]["val_pu_auroc"], "prototypes": trainer.identified.to_dict(),
               "epochs": config.epochs, "precision": trainer.amp.precision,  # `auto` resolved
               **run_fields(config, data, train_seconds, started, device)}
     run.write_result(result)

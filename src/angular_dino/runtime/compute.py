@@ -57,6 +57,13 @@ def resolve_precision(requested: str, device: torch.device) -> str:
     return requested
 
 
+def autocast(precision: str, device: torch.device) -> ContextManager:
+    """bf16 or fp16 autocast on `device` for a resolved `precision`; nothing (float32) for fp32."""
+    if precision == "fp32":
+        return nullcontext()
+    return torch.autocast(device.type, dtype=AUTOCAST_DTYPES[precision])
+
+
 class MixedPrecision:
     """Autocast for the forward passes and, for fp16 only, a gradient scaler (bf16 needs none)."""
 
@@ -66,9 +73,7 @@ class MixedPrecision:
         self.scaler = torch.amp.GradScaler("cuda") if precision == "fp16" else None
 
     def autocast(self) -> ContextManager:
-        if self.precision == "fp32":
-            return nullcontext()
-        return torch.autocast(self.device.type, dtype=AUTOCAST_DTYPES[self.precision])
+        return autocast(self.precision, self.device)
 
     def backward(self, loss: torch.Tensor) -> None:
         (self.scaler.scale(loss) if self.scaler else loss).backward()
