@@ -32,8 +32,8 @@ from PIL import Image
 
 from angular_dino.baselines import losses
 from angular_dino.baselines.engine import EVAL_BATCH, LabeledImages, Optimisation, train_best_epoch
+from angular_dino.baselines.inputs import model_input
 from angular_dino.baselines.networks import CODE_DIM, CentreDistance, ConvEncoder, ReconstructionError
-from angular_dino.baselines.settings import model_input
 from angular_dino.data.prepare import prepare_pu_data
 from angular_dino.runs.resolve import resolve_config
 from record import header, write_section

@@ -2,8 +2,8 @@
 
     .venv/bin/python benchmarks/score_speed.py [--config configs/fashion_mnist.yml] [--n 10000] [--no-record]
 
-The model is the profile's network after prototype identification on random images, untrained:
-the cost of scoring does not depend on the weights. The images are Fashion-MNIST test images
+The model is the profile's network after one epoch on random images, as good as untrained: the cost of
+scoring does not depend on the weights. The images are Fashion-MNIST test images
 (Debian's copy or `data_root`), written once as PNG files and as one .npy. Each `score` runs as a
 fresh process, as a user runs it (imports included); its peak resident memory is read from the
 process itself. Reading the PNG files alone is timed too, to show whether decoding dominates.
@@ -22,11 +22,8 @@ import torch
 from PIL import Image
 
 from angular_dino.data.folder import list_images, read_images
-from angular_dino.data.images import channel_stats
 from angular_dino.data.sources import load_dataset
 from angular_dino.method.detector import AngularDINO
-from angular_dino.method.trainer import Trainer
-from angular_dino.method.views import views_for
 from angular_dino.runs.resolve import load_config
 from record import header, write_section
 
@@ -36,15 +33,12 @@ SCORE_WITH_PEAK_MEMORY = ("import resource, sys\nfrom angular_dino.cli import ma
 
 
 def save_untrained_model(config_path: str, run_dir: Path) -> None:
-    """model.pt of the profile's network, prototypes identified on random images, threshold 0."""
+    """model.pt of the profile's network after one epoch on random images, threshold 0."""
     config = load_config(config_path, ["epochs=1"])[0]
     generator = torch.Generator().manual_seed(0)
     images = torch.randint(0, 256, (2 * config.batch_size, 1, 28, 28), dtype=torch.uint8, generator=generator)
     is_positive = torch.arange(len(images)) % 2 == 0
-    mean, std = channel_stats(images)
-    trainer = Trainer(config, images, is_positive, views_for(config, mean, std), torch.device("cpu"))
-    trainer.identify()
-    detector = AngularDINO.from_trainer(trainer, mean, std, [])
+    detector = AngularDINO.from_config(config).fit(images, is_positive)
     detector.threshold_ = 0.0
     detector.save(run_dir / "model.pt")
 

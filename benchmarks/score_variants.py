@@ -20,8 +20,8 @@ import torch
 from angular_dino.data.development import development_set
 from angular_dino.data.prepare import prepare_pu_data
 from angular_dino.data.sources import load_dataset
-from angular_dino.detection.base import load_detector
 from angular_dino.detection.metrics import detection_metrics
+from angular_dino.runs.registry import load_detector
 from angular_dino.runs.resolve import load_config
 from record import header, write_section
 

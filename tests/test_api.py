@@ -29,6 +29,7 @@ def fitted(trained_digits):
     return detector, config, result
 
 
+@pytest.mark.slow
 def test_fit_trains_the_same_model_as_the_command_line(fitted):
     detector, config, result = fitted
     data = prepare_pu_data(config)
@@ -40,6 +41,7 @@ def test_fit_trains_the_same_model_as_the_command_line(fitted):
     assert metrics["auroc"]["all"] > 0.85  # well above chance (0.5)
 
 
+@pytest.mark.slow
 def test_fitted_attributes_and_predict(fitted):
     detector, config, _ = fitted
     assert len(detector.history_) == config.epochs and "val_pu_auroc" in detector.history_[-1]
@@ -54,6 +56,7 @@ def test_fitted_attributes_and_predict(fitted):
     np.testing.assert_allclose(np.linalg.norm(embeddings, axis=1), 1.0, rtol=1e-5)
 
 
+@pytest.mark.slow
 def test_save_load_round_trip_is_bit_identical(fitted, tmp_path):
     detector, config, _ = fitted
     X = prepare_pu_data(config).test_images
@@ -65,6 +68,7 @@ def test_save_load_round_trip_is_bit_identical(fitted, tmp_path):
         assert loaded.normal_prototypes_ == detector.normal_prototypes_
 
 
+@pytest.mark.slow
 def test_colour_input_to_a_grayscale_model_and_other_sizes_are_converted(fitted):
     detector, config, _ = fitted
     X = prepare_pu_data(config).test_images[:5]
@@ -93,6 +97,7 @@ def test_bad_use_is_a_clear_error(tmp_path):
         AngularDINO.load(tmp_path / "junk.pt")
 
 
+@pytest.mark.slow
 def test_the_precision_of_training_is_saved_and_an_older_file_without_it_reads_as_fp32(fitted, tmp_path):
     detector, _, result = fitted
     assert detector.precision_ == result["precision"] == "fp32"  # the tests pin fp32

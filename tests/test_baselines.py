@@ -14,14 +14,15 @@ from angular_dino.baselines.deep import svdd_centre
 from angular_dino.baselines.engine import LabeledImages, Optimisation, outputs, train_best_epoch
 from angular_dino.baselines.iforest import forest_as_tensors, isolation_scores
 from angular_dino.baselines.networks import ReconstructionError
-from angular_dino.baselines.settings import holdout, uses_bf16
+from angular_dino.baselines.settings import BaselineSettings, uses_bf16
 from angular_dino.config import METHODS
 from angular_dino.data.images import as_pu_labels
 from angular_dino.data.prepare import prepare_pu_data
-from angular_dino.detection.base import REGISTRY, load_detector
+from angular_dino.data.prepare import hold_out_validation
 from angular_dino.detection.metrics import detection_metrics
 from angular_dino.errors import UserError
 from angular_dino.runs import training_run as train_module
+from angular_dino.runs.registry import DETECTORS, load_detector
 from angular_dino.runs.resolve import resolve_config
 from angular_dino.runtime.compute import has_fast_bf16
 from angular_dino.runtime.distributed import Distributed
@@ -49,12 +50,13 @@ def fitted(digits_split):
     def get(method):
         if method not in cache:
             data = digits_split
-            cache[method] = REGISTRY[method](**{**FAST, **SLOWER.get(method, {})}).fit(
+            cache[method] = DETECTORS[method](**{**FAST, **SLOWER.get(method, {})}).fit(
                 data.train_images, data.train_is_positive, validation=(data.val_images, data.val_is_positive))
         return cache[method]
     return get
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("method", BASELINES)
 def test_each_baseline_learns_on_digits(method, fitted, digits_split):
     scores = fitted(method).decision_function(digits_split.test_images)
@@ -62,6 +64,7 @@ def test_each_baseline_learns_on_digits(method, fitted, digits_split):
     assert auroc["all"] > 0.7, auroc
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("method", BASELINES)
 def test_save_and_load_give_identical_scores(method, fitted, digits_split, tmp_path):
     detector = fitted(method)
@@ -82,8 +85,9 @@ def test_auto_baseline_precision_is_bf16_only_where_the_cpu_multiplies_it_native
     assert uses_bf16("bf16", "cpu") and not uses_bf16("fp32", "cpu")
 
 
+@pytest.mark.slow
 def test_bf16_precision_learns_and_reloads_identically(digits_split, tmp_path):
-    detector = REGISTRY["puae"](**FAST, bf16=True).fit(
+    detector = DETECTORS["puae"](**FAST, bf16=True).fit(
         digits_split.train_images, digits_split.train_is_positive,
         validation=(digits_split.val_images, digits_split.val_is_positive))
     scores = detector.decision_function(digits_split.test_images)
@@ -94,25 +98,33 @@ def test_bf16_precision_learns_and_reloads_identically(digits_split, tmp_path):
 
 
 def test_fit_without_a_validation_part_holds_one_out(digits_split):
-    detector = REGISTRY["puae"](**{**FAST, "epochs": 1}).fit(digits_split.train_images,
+    detector = DETECTORS["puae"](**{**FAST, "epochs": 1}).fit(digits_split.train_images,
                                                              digits_split.train_is_positive.numpy())
     assert len(detector.history_) == 1 and np.isfinite(detector.threshold_)
 
 
 def test_holdout_takes_the_fraction_of_each_group():
     is_positive = torch.tensor([False] * 40 + [True] * 10)
-    train, val = holdout(is_positive, 0.2, seed=3)
-    assert sorted(torch.cat([train, val]).tolist()) == list(range(50))
-    assert int(is_positive[val].sum()) == 2 and int((~is_positive[val]).sum()) == 8
+    parts = hold_out_validation(torch.arange(50), is_positive, 0.2, seed=3)  # "images" that are their positions
+    assert sorted(torch.cat([parts.train_images, parts.val_images]).tolist()) == list(range(50))
+    assert int(parts.val_is_positive.sum()) == 2 and int((~parts.val_is_positive).sum()) == 8
+    assert parts.val_is_positive.tolist() == [False] * 8 + [True] * 2  # U then P, as the command line orders them
+    assert parts.val_images[parts.val_is_positive].min() >= 40 and parts.train_images[:32].max() < 40
+
+
+def test_the_registry_holds_every_method_of_the_config_and_the_settings_default_as_the_config():
+    assert list(DETECTORS) == list(METHODS) and all(cls.method == name for name, cls in DETECTORS.items())
+    defaults = resolve_config({"dataset": "digits", "baseline_precision": "fp32"})[0]
+    assert BaselineSettings() == BaselineSettings.from_config(defaults)
 
 
 def test_unfitted_detector_and_bad_settings_are_clear_errors(digits_split):
     with pytest.raises(UserError, match="not fitted yet"):
-        REGISTRY["pusvdd"]().decision_function(digits_split.test_images)
+        DETECTORS["pusvdd"]().decision_function(digits_split.test_images)
     with pytest.raises(UserError, match="multiple of 8"):
-        REGISTRY["ae"](image_size=12)
+        DETECTORS["ae"](image_size=12)
     with pytest.raises(UserError, match="loe_mode"):
-        REGISTRY["loe"](loe_mode="medium")
+        DETECTORS["loe"](loe_mode="medium")
 
 
 def test_pu_labels_may_be_booleans():
@@ -164,6 +176,7 @@ def test_a_baseline_under_torchrun_is_refused_before_any_file_is_written(tmp_pat
     assert not (tmp_path / "run").exists()
 
 
+@pytest.mark.slow
 def test_train_with_a_baseline_method_writes_the_run_and_reports_it_when_finished(tmp_path, capsys):
     config = write_config(tmp_path)
     assert cli.main(["train", "--config", str(config), "--set", "method=puae", "--quiet"]) == 0

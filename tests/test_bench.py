@@ -13,7 +13,8 @@ from conftest import DIGITS
 from angular_dino.cli import main
 from angular_dino.data.prepare import prepare_pu_data
 from angular_dino.errors import UserError
-from angular_dino.method.trainer import Trainer, TrainingDiverged
+from angular_dino.errors import TrainingDiverged
+from angular_dino.method.trainer import Trainer
 from angular_dino.runs.bench import load_bench, merge, run_bench
 from angular_dino.runs.bench.cells import parse_shard, read_cells, shard_cells, write_cell
 from angular_dino.runs.bench.runner import threads_per_job
@@ -155,6 +156,7 @@ def test_failed_cells_are_recorded_the_others_run_and_a_rerun_retries_only_them(
     assert len(calls(plan)) == 4 and "| iforest | 4/4 |" in rerun.markdown
 
 
+@pytest.mark.slow
 def test_a_cell_that_train_refuses_fails_alone_with_exit_status_1(tmp_path, capsys):
     base = str(tmp_path / "digits.yml")
     path = write_bench(tmp_path, normal_classes=[0], seeds=[0], methods={
@@ -283,6 +285,7 @@ def test_the_paired_table_leaves_out_methods_that_have_not_started(tmp_path):
     assert "| angular_dino | 0.9000 |" in paired and "| iforest | 0.6000 |" in paired and "puae" not in paired
 
 
+@pytest.mark.slow
 def test_jobs_run_cells_in_separate_processes_with_the_threads_divided(tmp_path):
     plan = load_bench(write_bench(tmp_path, settings={}, seeds=[0],
                                   methods={"iforest": {}, "pusvdd": {}}))
@@ -301,6 +304,7 @@ def test_a_single_pending_cell_gets_every_core_whatever_jobs_says(tmp_path):
     assert calls(plan) == [f"{os.getpid()} {threads_per_job(1)}"]  # in this process: nothing to share
 
 
+@pytest.mark.slow
 def test_cli_runs_a_real_tiny_cell_skips_it_when_run_again_and_merges(tmp_path, capsys):
     path = write_bench(tmp_path, normal_classes=[0], seeds=[0],
                        methods={"angular_dino": {"config": str(tmp_path / "digits.yml")}})
@@ -328,6 +332,7 @@ def test_cli_bad_bench_input_exits_2_and_writes_nothing(tmp_path, capsys):
     assert not (tmp_path / "results").exists() and not (tmp_path / "runs").exists()
 
 
+@pytest.mark.slow
 def test_ctrl_c_stops_the_sweep_and_the_interrupted_cell_resumes_through_train(tmp_path, monkeypatch, capsys):
     path = write_bench(tmp_path, normal_classes=[0], seeds=[0],
                        methods={"angular_dino": {"config": str(tmp_path / "digits.yml")}, "iforest": {}})

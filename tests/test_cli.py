@@ -4,6 +4,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 import yaml
 
 from angular_dino.cli import main
@@ -42,6 +43,7 @@ def test_missing_dataset_files_exit_2(tmp_path, digits_settings, capsys):
     assert "Fashion-MNIST not found" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_a_directory_with_a_different_run_is_refused_untouched(tmp_path, digits_settings, capsys):
     config = write_config(tmp_path / "c.yml", {**digits_settings, "epochs": 1})
     assert main(["train", "--config", str(config), "--quiet"]) == 0
@@ -63,6 +65,7 @@ def test_a_directory_with_foreign_files_is_refused(tmp_path, digits_settings, ca
     assert (tmp_path / "run" / "thesis.tex").read_text() == "precious"
 
 
+@pytest.mark.slow
 def test_original_entry_point_and_keys(tmp_path, digits_settings):
     settings = {k: v for k, v in digits_settings.items() if k not in ("batch_size", "warmup_fraction")}
     settings.update({"dataset": "digits", "epochs": 2, "batch_size_per_gpu": 32, "warmup_epochs": 1,

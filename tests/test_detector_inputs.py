@@ -4,7 +4,8 @@ import pytest
 import torch
 
 from angular_dino.data.images import as_images, as_pu_labels
-from angular_dino.detection.threshold import best_f1_threshold, choose_threshold, contamination_threshold
+from angular_dino.data.prepare import PUParts
+from angular_dino.detection.threshold import best_f1_threshold, contamination_threshold, fitted_threshold
 from angular_dino.errors import UserError
 
 
@@ -51,5 +52,26 @@ def test_contamination_threshold_marks_that_share_of_unlabeled_scores():
 
 def test_val_f1_needs_both_kinds_in_the_validation_part():
     with pytest.raises(UserError, match="val_fraction"):
-        choose_threshold("val_f1", val_scores=np.zeros(3), val_is_positive=np.zeros(3, bool),
-                         unlabeled_scores=np.zeros(3), contamination=0.1)
+        fitted_threshold("val_f1", 0.1, parts([0, 1, 0], [0, 0]), lambda images: np.zeros(len(images)))
+
+
+def parts(train_is_positive: list[int], val_is_positive: list[int]) -> PUParts:
+    """PU parts whose "images" are their positions 0, 1, ... (train part first), to see which ones a rule scores."""
+    n, m = len(train_is_positive), len(val_is_positive)
+    return PUParts(torch.arange(n), torch.tensor(train_is_positive, dtype=torch.bool), torch.arange(n, n + m),
+                   torch.tensor(val_is_positive, dtype=torch.bool))
+
+
+def test_each_rule_scores_only_the_images_it_needs():
+    scored = []
+
+    def scores(images):
+        scored.append(images.tolist())
+        return images.double().numpy()
+
+    data = parts([0, 1, 0, 0, 1], [0, 1, 0, 1])  # train positions 0-4, validation positions 5-8
+    assert fitted_threshold("val_f1", 0.1, data, scores) == 6.0  # P at 6 and 8: t = 6 has the best F1 (0.8)
+    assert scored == [[5, 6, 7, 8]]
+    scored.clear()
+    fitted_threshold("contamination", 0.25, data, scores)
+    assert scored == [[0, 2, 3, 5, 7]]  # every unlabeled image: the training part's and the validation part's

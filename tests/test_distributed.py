@@ -39,6 +39,7 @@ def test_a_single_process_needs_no_process_group(monkeypatch):
     assert context.mean(tensor) is tensor and context.gather("x") == ["x"] and context.from_main(7) == 7
 
 
+@pytest.mark.slow
 def test_torchrun_with_two_cpu_processes_trains_and_resumes_exactly(digits_settings, tmp_path):
     settings = {**digits_settings, "epochs": 4, "batch_size": 8, "num_threads": 1, "checkpoint_every_iters": 1}
     reference = torchrun(write_config(tmp_path / "ref.yml", {**settings, "output_dir": str(tmp_path / "ref")}),

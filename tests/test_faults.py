@@ -13,9 +13,10 @@ import yaml
 
 from angular_dino import storage as checkpoint_module
 from angular_dino.cli import main
-from angular_dino.detection.base import DETECTOR_FORMAT, load_detector
+from angular_dino.detection.base import DETECTOR_FORMAT
 from angular_dino.errors import UserError
 from angular_dino.method.trainer import CHECKPOINT_FORMAT, Trainer
+from angular_dino.runs.registry import load_detector
 from angular_dino.runs.resolve import resolve_config
 from angular_dino.runs.training_run import train
 from angular_dino.runtime.interrupts import TrainingStopped
@@ -57,6 +58,7 @@ def cli_train(tmp_path: Path, settings: dict) -> int:
     return main(["train", "--config", str(config), "--quiet"])
 
 
+@pytest.mark.slow
 def test_sigterm_checkpoints_at_the_next_iteration_and_the_run_resumes_exactly(digits_settings, tmp_path,
                                                                                monkeypatch):
     settings = {**digits_settings, "epochs": 2}
@@ -80,6 +82,7 @@ def test_sigterm_checkpoints_at_the_next_iteration_and_the_run_resumes_exactly(d
     assert resumed["auroc"] == expected["auroc"] and resumed["prototypes"] == expected["prototypes"]
 
 
+@pytest.mark.slow
 def test_ctrl_c_on_the_command_line_exits_130_and_says_how_to_resume(digits_settings, tmp_path):
     config = tmp_path / "c.yml"
     config.write_text(yaml.safe_dump({**digits_settings, "epochs": 50, "checkpoint_every_iters": 1}))
@@ -98,6 +101,7 @@ def test_ctrl_c_on_the_command_line_exits_130_and_says_how_to_resume(digits_sett
     assert state["epoch"] < 50
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("damage, message", [
     (lambda path: path.write_bytes(path.read_bytes()[: path.stat().st_size // 2]), "not a readable AngularDINO file"),
     (lambda path: path.write_bytes(b"\x00garbage" * 100), "not a readable AngularDINO file"),
@@ -118,6 +122,7 @@ def test_a_broken_checkpoint_stops_with_a_clear_message(digits_settings, tmp_pat
     assert last.read_bytes() == before and not (tmp_path / "pwned").exists()
 
 
+@pytest.mark.slow
 def test_a_checkpoint_of_another_shape_stops_with_a_clear_message(digits_settings, tmp_path, monkeypatch, capsys):
     last = interrupted_after_one_epoch(digits_settings, monkeypatch)
     other = resolve_config({**digits_settings, "emb_dim": 32, "output_dir": str(tmp_path / "other")})[0]
@@ -128,6 +133,7 @@ def test_a_checkpoint_of_another_shape_stops_with_a_clear_message(digits_setting
     assert "does not fit this run (" in err and "size mismatch" in err and "--restart" in err
 
 
+@pytest.mark.slow
 def test_a_full_disk_keeps_the_previous_checkpoint(digits_settings, tmp_path, monkeypatch):
     config = resolve_config({**digits_settings, "epochs": 3})[0]
     real_save = torch.save

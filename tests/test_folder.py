@@ -123,6 +123,7 @@ def test_cli_reports_a_bad_folder_with_exit_status_2(tmp_path, capsys):
     assert "readme.md is not a readable image" in err and "Traceback" not in err
 
 
+@pytest.mark.slow
 def test_a_folder_of_a_builtin_split_equals_the_builtin_source(tmp_path, digits_settings):
     """Same images, order, validation part and normalisation, hence the same training and AUROC, exactly."""
     builtin = resolve_config({**digits_settings, "epochs": 3})[0]

@@ -224,12 +224,14 @@ assert matplotlib.get_backend() == "svg" and plt.get_fignums() == [], "the user'
 """
 
 
+@pytest.mark.slow
 def test_reports_leave_pyplot_and_the_users_backend_alone(tmp_path):
     done = subprocess.run([sys.executable, "-c", PYPLOT_CHECK, str(tmp_path)], capture_output=True, text=True,
                           cwd=Path(__file__).resolve().parents[1])
     assert done.returncode == 0, done.stderr
 
 
+@pytest.mark.slow
 def test_report_from_a_real_digits_training_run(tmp_path, digits_settings):
     """Everything from a short real run: teacher embeddings, prototype vectors, scores and nearest images."""
     config = resolve_config({**digits_settings, "epochs": 3})[0]

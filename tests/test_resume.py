@@ -52,6 +52,7 @@ def reference(digits_settings, tmp_path):
     return settings, train(resolve_config({**settings, "output_dir": str(tmp_path / "ref")})[0], quiet=True)
 
 
+@pytest.mark.slow
 def test_a_run_killed_mid_epoch_resumes_bit_for_bit(reference, tmp_path, monkeypatch):
     settings, expected = reference
     config = resolve_config(settings)[0]
@@ -67,6 +68,7 @@ def test_a_run_killed_mid_epoch_resumes_bit_for_bit(reference, tmp_path, monkeyp
     assert history_without_timings(Path(config.output_dir)) == history_without_timings(tmp_path / "ref")
 
 
+@pytest.mark.slow
 def test_changing_the_checkpoint_interval_still_resumes(reference, monkeypatch):
     settings, expected = reference
     config = resolve_config(settings)[0]
@@ -78,6 +80,7 @@ def test_changing_the_checkpoint_interval_still_resumes(reference, monkeypatch):
     assert same_outcome(resumed, expected)
 
 
+@pytest.mark.slow
 def test_two_runs_with_the_same_seed_are_identical(digits_settings, tmp_path):
     first = train(resolve_config({**digits_settings, "epochs": 2})[0], quiet=True)
     second = train(resolve_config({**digits_settings, "epochs": 2, "output_dir": str(tmp_path / "again")})[0],
@@ -101,6 +104,7 @@ def test_precision_resolves_per_device(monkeypatch, native_bf16):
     assert MixedPrecision("fp32", cpu).state_dict() == {}
 
 
+@pytest.mark.slow
 def test_bf16_autocast_and_plain_memory_format_train_on_the_cpu(digits_settings):
     config = resolve_config({**digits_settings, "epochs": 1, "precision": "bf16", "channels_last": False,
                            "deterministic": False})[0]
@@ -108,6 +112,7 @@ def test_bf16_autocast_and_plain_memory_format_train_on_the_cpu(digits_settings)
     assert 0 <= result["auroc"]["all"] <= 1
 
 
+@pytest.mark.slow
 def test_bf16_training_on_the_cpu_is_deterministic_and_recorded(digits_settings, tmp_path):
     """bf16 is what `auto` trains on CPUs with AMX or AVX-512-BF16: same seed, same result, and result.json says so."""
     settings = {**digits_settings, "epochs": 2, "precision": "bf16"}

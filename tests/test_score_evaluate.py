@@ -10,8 +10,10 @@ import pytest
 from angular_dino.cli import main
 from angular_dino.data.export import write_split_as_folder
 from angular_dino.data.prepare import prepare_pu_data
-from angular_dino.detection.base import load_detector
+from angular_dino.runs.registry import load_detector
 from image_files import write_images
+
+pytestmark = pytest.mark.slow  # every test here reads the shared digits training run
 
 
 @pytest.fixture(scope="module")

@@ -6,13 +6,14 @@ import pytest
 import torch
 
 from angular_dino.data.prepare import prepare_pu_data
-from angular_dino.detection.base import load_detector
 from angular_dino.detection.metrics import detection_metrics
+from angular_dino.errors import TrainingDiverged
 from angular_dino.method.teacher import teacher_outputs
-from angular_dino.method.trainer import CHECKPOINT_FORMAT, Trainer, TrainingDiverged
+from angular_dino.method.trainer import CHECKPOINT_FORMAT, Trainer
 from angular_dino.method.views import views_for
-from angular_dino.runs import training_run as train_module
+from angular_dino.runs.registry import load_detector
 from angular_dino.runs.resolve import resolve_config
+from angular_dino.runs.results import summary_table
 from angular_dino.runs.training_run import train
 from angular_dino.storage import load_torch
 
@@ -25,6 +26,7 @@ def untrained_auroc(config) -> float:
     return detection_metrics(trainer.scores(data.test_images), data.test_kind)["auroc"]["all"]
 
 
+@pytest.mark.slow
 def test_teacher_cosines_do_not_depend_on_the_batch_size(digits_settings):
     """Identification and scoring batch the clean images for speed; the batch must not change a single bit (in one
     thread: with several, oneDNN splits a batch's work by its size, and the last bits may then differ)."""
@@ -46,6 +48,7 @@ def test_teacher_cosines_do_not_depend_on_the_batch_size(digits_settings):
     assert torch.equal(identification, outputs[0][1])  # identification computes exactly what scoring does
 
 
+@pytest.mark.slow
 def test_training_learns_well_above_the_untrained_model(trained_digits):
     config, result = trained_digits
     baseline = untrained_auroc(config)
@@ -53,6 +56,7 @@ def test_training_learns_well_above_the_untrained_model(trained_digits):
     assert result["auroc"]["all"] > baseline + 0.15, (result["auroc"], baseline)
 
 
+@pytest.mark.slow
 def test_run_directory_holds_every_output(trained_digits):
     config, result = trained_digits
     run = Path(config.output_dir)
@@ -74,6 +78,7 @@ def test_run_directory_holds_every_output(trained_digits):
     assert (run / "checkpoints" / "last.pt").is_file() and (run / "config.yaml").is_file()
 
 
+@pytest.mark.slow
 def test_interrupted_run_resumes_to_the_same_result(digits_settings, tmp_path, monkeypatch):
     config = resolve_config({**digits_settings, "epochs": 4})[0]
     reference = train(resolve_config({**digits_settings, "epochs": 4, "output_dir": str(tmp_path / "ref")})[0],
@@ -93,6 +98,7 @@ def test_interrupted_run_resumes_to_the_same_result(digits_settings, tmp_path, m
     assert resumed["auroc"] == reference["auroc"] and resumed["prototypes"] == reference["prototypes"]
 
 
+@pytest.mark.slow
 def test_diagnostic_test_metrics_are_labelled_and_off_by_default(digits_settings, tmp_path):
     config = resolve_config({**digits_settings, "epochs": 2, "diagnostic_test_metrics": True})[0]
     train(config, quiet=True)
@@ -101,13 +107,14 @@ def test_diagnostic_test_metrics_are_labelled_and_off_by_default(digits_settings
 
 
 def test_summary_table_shows_missing_values_as_na():
-    table = train_module.summary_table({"auroc": {"all": 0.9, "seen": 0.8, "unseen": None},
+    table = summary_table({"auroc": {"all": 0.9, "seen": 0.8, "unseen": None},
                                         "auprc": {"all": 0.7, "seen": 0.6, "unseen": None},
                                         "train_seconds": 1, "wall_seconds": 2,
                                         "prototypes": {"normal": [1], "anomaly": [2]}})
     assert "n/a" in table and "0.9000" in table
 
 
+@pytest.mark.slow
 def test_non_finite_loss_stops_with_epoch_and_iteration_and_keeps_the_checkpoint(digits_settings, tmp_path,
                                                                                   monkeypatch):
     config = resolve_config({**digits_settings, "epochs": 3})[0]

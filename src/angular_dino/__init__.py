@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Any
 
-__version__ = "0.1.0"
+from angular_dino.version import __version__
 __all__ = ["AngularDINO", "load_detector", "__version__"]
 
 
@@ -15,7 +15,7 @@ def __getattr__(name: str) -> Any:
 
         return AngularDINO
     if name == "load_detector":
-        from angular_dino.detection.base import load_detector
+        from angular_dino.runs.registry import load_detector
 
         return load_detector
     raise AttributeError(f"module 'angular_dino' has no attribute {name!r}")

@@ -1,5 +1,9 @@
-"""The one exception type the command line turns into a clear message and exit status 2."""
+"""The exceptions the command line turns into a clear message and exit status 2."""
 
 
 class UserError(Exception):
     """Bad input from the user (config, data, paths): the message says what was wrong and what to do."""
+
+
+class TrainingDiverged(UserError):
+    """The loss became NaN or infinite (any method's training); the message names where and what to lower."""

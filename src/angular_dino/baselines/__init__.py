@@ -1,4 +1,4 @@
-"""The Deep PU baselines of METHOD §10 behind the detector API; importing this package registers them."""
+"""The Deep PU baselines of METHOD §10 behind the detector API (`runs.registry` lists them by method name)."""
 from angular_dino.baselines.deep import ABC, AE, LOE, NNPU, PUAE, PUSVDD, SOEL, DeepSAD, DeepSVDD
 from angular_dino.baselines.iforest import IForest
 

@@ -15,6 +15,7 @@ threshold). Anomaly score: 1 − e^{−s} (ae, svdd), σ(s) (classifier).
 """
 from __future__ import annotations
 
+import time
 from typing import Any, Callable, ClassVar
 
 import numpy as np
@@ -22,11 +23,13 @@ import torch
 from torch import nn
 
 from angular_dino.baselines import losses
-from angular_dino.baselines.engine import (EpochCallback, LabeledImages, Optimisation, outputs,
-                                           train_best_epoch)
+from angular_dino.baselines.engine import LabeledImages, Optimisation, outputs, train_best_epoch
+from angular_dino.baselines.inputs import model_input
 from angular_dino.baselines.networks import CODE_DIM, CentreDistance, Classifier, ConvEncoder, ReconstructionError
-from angular_dino.baselines.settings import BaselineSettings, fitted_threshold, model_input, split_for_fit
-from angular_dino.detection.base import BaseDetector
+from angular_dino.baselines.settings import BaselineDetector
+from angular_dino.detection.base import fit_parts
+from angular_dino.detection.monitor import FitMonitor, Progress
+from angular_dino.detection.threshold import fitted_threshold
 from angular_dino.errors import UserError
 from angular_dino.runtime.compute import resolve_device
 
@@ -45,7 +48,7 @@ def _placed(network: nn.Module, device: torch.device) -> nn.Module:
     return network.to(device, memory_format=torch.channels_last)
 
 
-class DeepBaseline(BaseDetector):
+class DeepBaseline(BaselineDetector):
     """fit / decision_function / save for the conv baselines; subclasses name the family and the loss."""
 
     family: ClassVar[str]  # "ae", "svdd" or "classifier"
@@ -53,8 +56,6 @@ class DeepBaseline(BaseDetector):
     objective: ClassVar[Callable[..., torch.Tensor]]  # a loss of `baselines.losses`: (s, is_positive, *options)
     options: ClassVar[tuple[str, ...]] = ()  # settings passed to `objective` after (s, is_positive)
 
-    def __init__(self, **settings: Any) -> None:
-        self.settings = BaselineSettings(**settings)
 
     def loss(self, s: torch.Tensor, is_positive: torch.Tensor) -> torch.Tensor:
         """This method's `objective` with its `options` taken from the settings."""
@@ -70,14 +71,16 @@ class DeepBaseline(BaseDetector):
         return CentreDistance(ConvEncoder(size, svdd=True), torch.zeros(CODE_DIM))
 
     def fit(self, X: Any, y: Any, *, validation: tuple[Any, Any] | None = None,
-            on_epoch: EpochCallback | None = None) -> "DeepBaseline":
+            monitor: FitMonitor | None = None) -> "DeepBaseline":
         """Train on images X with PU labels y; `validation` = (images, PU labels) picks the best epoch
-        (default: `val_fraction` of U and of P held out of X); `on_epoch` receives each epoch's record."""
+        (default: `val_fraction` of U and of P held out of X); `monitor` hears of every epoch."""
+        started = time.time()
         settings = self.settings
+        monitor = monitor or FitMonitor()
         device = resolve_device(settings.device)
-        train_images, train_is_positive, val_images, val_is_positive = split_for_fit(X, y, validation, settings)
-        train = self._training_part(train_images, train_is_positive, device)
-        val = self._training_part(val_images, val_is_positive, device)
+        parts = fit_parts(X, y, validation, settings.val_fraction, settings.seed)
+        train = self._training_part(parts.train_images, parts.train_is_positive, device)
+        val = self._training_part(parts.val_images, parts.val_is_positive, device)
         optimisation = Optimisation(settings.epochs, settings.lr, settings.weight_decay, settings.batch_size,
                                     settings.bf16)
         generator = torch.Generator().manual_seed(settings.seed)
@@ -86,16 +89,29 @@ class DeepBaseline(BaseDetector):
             autoencoder = _placed(ReconstructionError(settings.image_size, svdd=True), device)
             network = _placed(self._network(), device)
         self.history_: list[dict[str, Any]] = []
+        epochs = settings.epochs * (2 if self.family == "svdd" else 1)  # the SVDD family pre-trains as long first
+
+        def epoch_done(record: dict[str, Any]) -> None:
+            self.history_.append(record)
+            monitor.after_epoch(Progress(len(self.history_), 0, epochs, 1), self.history_, None)
+
+        monitor.begin(Progress(0, 0, epochs, 1), "epoch")
         if self.family == "svdd":
-            self.history_ += train_best_epoch(autoencoder, losses.reconstruction_loss, train, val, optimisation,
-                                              generator, "pretrain", on_epoch)
+            train_best_epoch(autoencoder, losses.reconstruction_loss, train, val, optimisation, generator, "pretrain",
+                             epoch_done)
             network.encoder.load_state_dict(autoencoder.encoder.state_dict())
             network.centre.copy_(svdd_centre(network.encoder, train.images[~train.is_positive], settings.bf16))
-        self.history_ += train_best_epoch(network, self.loss, train, val, optimisation, generator, "train", on_epoch)
+        train_best_epoch(network, self.loss, train, val, optimisation, generator, "train", epoch_done)
         self.network_ = network
-        self.threshold_ = fitted_threshold(self.decision_function, settings, train_images, train_is_positive,
-                                           val_images, val_is_positive)
+        self.threshold_ = fitted_threshold(settings.threshold_rule, settings.contamination, parts,
+                                           self.decision_function)
+        self._train_seconds = time.time() - started
         return self
+
+    def result_fields(self) -> dict[str, Any]:
+        return {"best_epoch": {record["stage"]: record["best_epoch"] for record in self.history_},
+                "epochs": self.settings.epochs, "precision": "bf16" if self.settings.bf16 else "fp32",
+                "train_seconds": round(self._train_seconds, 1)}
 
     def _training_part(self, images: torch.Tensor, is_positive: torch.Tensor, device: torch.device) -> LabeledImages:
         """Network-ready images on the device; unsupervised methods keep the unlabeled ones only."""
@@ -116,13 +132,11 @@ class DeepBaseline(BaseDetector):
     @classmethod
     def _from_fitted_state(cls, config: dict[str, Any], state: dict[str, Any]) -> "DeepBaseline":
         detector = cls(**config)
+        detector.history_ = []  # the training history stays in the run's metrics.jsonl
         network = detector._network()
         network.load_state_dict(state["network"])
         detector.network_ = _placed(network, torch.device("cpu")).eval()
         return detector
-
-    def _config_dict(self) -> dict[str, Any]:
-        return self.settings.to_dict()
 
 
 class AE(DeepBaseline):

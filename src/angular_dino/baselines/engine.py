@@ -21,7 +21,7 @@ from typing import Any, Callable
 import torch
 from torch import nn
 
-from angular_dino.method.trainer import TrainingDiverged
+from angular_dino.errors import TrainingDiverged
 
 Loss = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]  # (s, is_positive) -> scalar
 EpochCallback = Callable[[dict[str, Any]], None]

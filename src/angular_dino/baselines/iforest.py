@@ -7,14 +7,18 @@ where pickling the sklearn object would need an unsafe load.
 """
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import numpy as np
 import torch
 from sklearn.ensemble import IsolationForest
 
-from angular_dino.baselines.settings import BaselineSettings, fitted_threshold, model_input, split_for_fit
-from angular_dino.detection.base import BaseDetector
+from angular_dino.baselines.inputs import model_input
+from angular_dino.baselines.settings import BaselineDetector
+from angular_dino.detection.base import fit_parts
+from angular_dino.detection.monitor import FitMonitor, Progress
+from angular_dino.detection.threshold import fitted_threshold
 from angular_dino.errors import UserError
 
 EULER_GAMMA = 0.5772156649
@@ -79,29 +83,35 @@ def isolation_scores(trees: dict[str, Any], features: torch.Tensor) -> np.ndarra
     return torch.pow(2.0, -path / trees["normaliser"]).numpy() if trees["normaliser"] > 0 else np.ones(len(values))
 
 
-class IForest(BaseDetector):
+class IForest(BaselineDetector):
     method = "iforest"
 
-    def __init__(self, **settings: Any) -> None:
-        self.settings = BaselineSettings(**settings)
 
     def _features(self, images: Any) -> torch.Tensor:
         """Flattened pixels of the Deep PU input (size×size, 3 channels, [0, 1]) as float32 rows."""
         return model_input(images, self.settings.image_size).flatten(1)
 
-    def fit(self, X: Any, y: Any, *, validation: tuple[Any, Any] | None = None, on_epoch: Any = None) -> "IForest":
+    def fit(self, X: Any, y: Any, *, validation: tuple[Any, Any] | None = None,
+            monitor: FitMonitor | None = None) -> "IForest":
         """Grow the forest on the unlabeled images; the labeled anomalies only serve the threshold.
-        `validation` as for the deep baselines; `on_epoch` is accepted for a uniform call and unused."""
+        `validation` as for the deep baselines; a forest has no epochs to tell `monitor` of."""
+        started = time.time()
         settings = self.settings
-        train_images, train_is_positive, val_images, val_is_positive = split_for_fit(X, y, validation, settings)
-        unlabeled = self._features(train_images[~train_is_positive]).numpy()
+        parts = fit_parts(X, y, validation, settings.val_fraction, settings.seed)
+        (monitor or FitMonitor()).begin(Progress(0, 0, 0, 1), "epoch")
+        unlabeled = self._features(parts.train_images[~parts.train_is_positive]).numpy()
         forest = IsolationForest(n_estimators=settings.iforest_trees,
                                  max_samples=min(settings.iforest_max_samples, len(unlabeled)),
                                  random_state=settings.seed).fit(unlabeled)
         self.trees_ = forest_as_tensors(forest)
-        self.threshold_ = fitted_threshold(self.decision_function, settings, train_images, train_is_positive,
-                                           val_images, val_is_positive)
+        self.history_: list[dict[str, Any]] = []
+        self.threshold_ = fitted_threshold(settings.threshold_rule, settings.contamination, parts,
+                                           self.decision_function)
+        self._train_seconds = time.time() - started
         return self
+
+    def result_fields(self) -> dict[str, Any]:
+        return {"best_epoch": {}, "epochs": None, "precision": None, "train_seconds": round(self._train_seconds, 1)}
 
     def decision_function(self, X: Any) -> np.ndarray:
         if not hasattr(self, "trees_"):
@@ -115,7 +125,5 @@ class IForest(BaseDetector):
     def _from_fitted_state(cls, config: dict[str, Any], state: dict[str, Any]) -> "IForest":
         detector = cls(**config)
         detector.trees_ = state["trees"]
+        detector.history_ = []
         return detector
-
-    def _config_dict(self) -> dict[str, Any]:
-        return self.settings.to_dict()

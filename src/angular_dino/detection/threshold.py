@@ -1,17 +1,22 @@
-"""The decision threshold for hard labels, chosen from training data only (METHOD §8).
+"""The decision threshold for hard labels, chosen from training data only (METHOD §8), for every method.
 
 Two rules:
 - `val_f1` (default): the score that best separates labeled anomalies (P) from unlabeled data (U) on
   the validation part, by F1 with P as the positive class. It needs no assumption about the
   contamination, only PU labels; since U is mostly normal, it approximates the normal/anomaly cut.
-- `contamination`: the (1 − contamination) quantile of the unlabeled training scores, for users who
-  know roughly what share of their unlabeled data is anomalous.
+- `contamination`: the (1 − contamination) quantile of the scores of every unlabeled training image (the
+  part trained on and the validation part), for users who know roughly what share of their unlabeled data
+  is anomalous.
 """
 from __future__ import annotations
 
+from typing import Callable
+
 import numpy as np
+import torch
 from sklearn.metrics import precision_recall_curve
 
+from angular_dino.data.prepare import PUParts
 from angular_dino.errors import UserError
 
 THRESHOLD_RULES = ("val_f1", "contamination")
@@ -29,14 +34,17 @@ def contamination_threshold(unlabeled_scores: np.ndarray, contamination: float) 
     return float(np.quantile(unlabeled_scores, 1.0 - contamination))
 
 
-def choose_threshold(rule: str, *, val_scores: np.ndarray, val_is_positive: np.ndarray,
-                     unlabeled_scores: np.ndarray, contamination: float) -> float:
-    """Apply `rule` (one of THRESHOLD_RULES); every input comes from the training data."""
+def fitted_threshold(rule: str, contamination: float, parts: PUParts,
+                     scores: Callable[[torch.Tensor], np.ndarray]) -> float:
+    """Apply `rule` (one of THRESHOLD_RULES) to a fitted model's `scores` of the training data in `parts`, scoring
+    only the images the rule needs."""
     if rule == "val_f1":
-        if len(val_scores) == 0 or val_is_positive.all() or not val_is_positive.any():
+        if len(parts.val_images) == 0 or parts.val_is_positive.all() or not parts.val_is_positive.any():
             raise UserError("threshold_rule val_f1 needs unlabeled and positive images in the validation part; "
                             "raise val_fraction or use threshold_rule: contamination")
-        return best_f1_threshold(np.asarray(val_scores, dtype=np.float64), np.asarray(val_is_positive, dtype=bool))
+        return best_f1_threshold(np.asarray(scores(parts.val_images), dtype=np.float64),
+                                 parts.val_is_positive.numpy().astype(bool))
     if rule == "contamination":
-        return contamination_threshold(np.asarray(unlabeled_scores, dtype=np.float64), contamination)
+        unlabeled = torch.cat([parts.train_images[~parts.train_is_positive], parts.val_images[~parts.val_is_positive]])
+        return contamination_threshold(np.asarray(scores(unlabeled), dtype=np.float64), contamination)
     raise ValueError(f"unknown threshold rule {rule!r}")

@@ -3,15 +3,13 @@
     detector = AngularDINO(epochs=40, arch="resnet_tiny").fit(X, y)   # y: 1 labeled anomaly, 0 unlabeled
     scores = detector.decision_function(X_new); labels = detector.predict(X_new)
 
-The command line uses the same object: `train` builds it from its `Trainer` (`from_trainer`) and
-writes model.pt with `save`; `score` and `evaluate` read it back with `load_detector`. A fitted
-detector holds only the teacher, the identified prototypes, the normalisation, the arithmetic it was trained
-under (it scores under the same) and the threshold.
+The command line trains this same object (through `runs.training_run`, with a monitor that draws the progress
+bar and writes checkpoints) and writes model.pt with `save`. A fitted detector holds only the teacher, the
+identified prototypes, the normalisation, the arithmetic it was trained under and the threshold.
 """
 from __future__ import annotations
 
 import copy
-import time
 from typing import Any
 
 import numpy as np
@@ -19,11 +17,12 @@ import torch
 
 from angular_dino.config import Config, build_config, config_from_dict
 from angular_dino.data.defaults import default_augmentation, with_image_defaults
-from angular_dino.data.images import as_images, as_pu_labels, resize_images, with_channels
-from angular_dino.data.prepare import PUParts, hold_out_validation
-from angular_dino.detection.base import BaseDetector
+from angular_dino.data.images import as_images, resize_images, with_channels
+from angular_dino.detection.base import BaseDetector, fit_parts
+from angular_dino.detection.monitor import FitMonitor
+from angular_dino.detection.threshold import fitted_threshold
 from angular_dino.errors import UserError
-from angular_dino.method.history import epoch_record
+from angular_dino.method.epochs import EpochLoop
 from angular_dino.method.model.backbones import backbone_errors
 from angular_dino.method.model.network import AngularDINONet
 from angular_dino.method.prototypes import IdentifiedPrototypes, anomaly_score
@@ -31,6 +30,7 @@ from angular_dino.method.teacher import teacher_outputs
 from angular_dino.method.trainer import Trainer
 from angular_dino.method.views import views_for
 from angular_dino.runtime.compute import resolve_device
+from angular_dino.runtime.distributed import local_device
 
 
 class AngularDINO(BaseDetector):
@@ -44,51 +44,41 @@ class AngularDINO(BaseDetector):
     """
 
     method = "angular_dino"
+    data_parallel = True
 
     def __init__(self, **settings: Any) -> None:
         checked = build_config(settings)  # unknown keys and bad values fail here, not after fit
         self._requested = self.config = checked.require_valid(backbone_errors(checked.config.arch))
+
+    @classmethod
+    def from_config(cls, config: Config) -> "AngularDINO":
+        return cls(**config.to_dict())
 
     # --- fitting ---------------------------------------------------------------------------------
     def _config_for(self, images: torch.Tensor) -> Config:
         """The requested config with the data-dependent defaults filled from the images (unless set)."""
         return with_image_defaults(self._requested, max(images.shape[-2:]), default_augmentation(images.shape[1]))
 
-    def fit(self, X: Any, y: Any) -> "AngularDINO":
-        """Train on images X (N×H×W or N×C×H×W) with PU labels y; the threshold comes from the validation part."""
-        images = as_images(X)
-        is_positive = as_pu_labels(y, len(images))
-        config = self._config_for(images)
+    def fit(self, X: Any, y: Any, *, validation: tuple[Any, Any] | None = None,
+            monitor: FitMonitor | None = None) -> "AngularDINO":
+        """Train on images X (N×H×W or N×C×H×W) with PU labels y; `validation` = (images, PU labels) is the part
+        that scores each epoch and sets the threshold (default: `val_fraction` of U and of P held out of X)."""
+        monitor = monitor or FitMonitor()
+        parts = fit_parts(X, y, validation, self._requested.val_fraction, self._requested.seed)
+        config = self._config_for(parts.train_images)
         if config.num_threads:
             torch.set_num_threads(config.num_threads)
-        data = hold_out_validation(resize_images(images, config.image_size), is_positive, config.val_fraction,
-                                   config.seed)
-        mean, std = data.normalisation()
-        trainer = Trainer(config, data.train_images, data.train_is_positive, views_for(config, mean, std),
-                          resolve_device(config.device))
-
-        history: list[dict[str, Any]] = []
-        while trainer.epoch < config.epochs:
-            start = time.time()
-            losses = trainer.train_epoch()
-            history.append(epoch_record(trainer, data, losses, time.time() - start, diagnostic=False))
-        self._take_model(trainer, mean, std, history)
-        self.choose_threshold(data)
-        return self
-
-    @classmethod
-    def from_trainer(cls, trainer: Trainer, mean: tuple[float, ...], std: tuple[float, ...],
-                     history: list[dict[str, Any]]) -> "AngularDINO":
-        """The detector of a trained `Trainer` (the command line's path); call `choose_threshold` next."""
-        detector = cls(**trainer.config.to_dict())
-        detector._take_model(trainer, mean, std, history)
-        return detector
-
-    def _take_model(self, trainer: Trainer, mean: tuple[float, ...], std: tuple[float, ...],
-                    history: list[dict[str, Any]]) -> None:
-        self.config = trainer.config
-        self._set_model(copy.deepcopy(trainer.teacher), trainer.identified, mean, std, history, trainer.device,
+        parts = parts.resized(config.image_size)
+        mean, std = parts.normalisation()
+        device = local_device(resolve_device(config.device), monitor.processes)
+        trainer = Trainer(config, parts.train_images, parts.train_is_positive, views_for(config, mean, std), device,
+                          monitor.processes)
+        history = EpochLoop(trainer, parts, monitor).run()
+        self.config = config
+        self._set_model(copy.deepcopy(trainer.teacher), trainer.identified, mean, std, history, device,
                         trainer.amp.precision)
+        self.threshold_ = fitted_threshold(config.threshold_rule, config.contamination, parts, self.decision_function)
+        return self
 
     def _set_model(self, net: AngularDINONet, prototypes: IdentifiedPrototypes, mean: tuple[float, ...],
                    std: tuple[float, ...], history: list[dict[str, Any]], device: torch.device, precision: str) -> None:
@@ -105,17 +95,9 @@ class AngularDINO(BaseDetector):
         size = self.config.image_size
         self.input_shape_ = (net.backbone.stem[0].in_channels, size, size)
 
-    def choose_threshold(self, data: PUParts) -> float:
-        """Set `threshold_` by `threshold_rule` from the training data only (validation part, U images)."""
-        from angular_dino.detection.threshold import choose_threshold  # scikit-learn: not needed for scoring
-
-        unlabeled = torch.cat([data.train_images[~data.train_is_positive], data.val_images[~data.val_is_positive]])
-        val_scores = self.decision_function(data.val_images) if len(data.val_images) else np.zeros(0)
-        self.threshold_ = choose_threshold(self.config.threshold_rule, val_scores=val_scores,
-                                           val_is_positive=data.val_is_positive.numpy(),
-                                           unlabeled_scores=self.decision_function(unlabeled),
-                                           contamination=self.config.contamination)
-        return self.threshold_
+    def result_fields(self) -> dict[str, Any]:
+        return {"prototypes": self._prototypes.to_dict(), "epochs": self.config.epochs, "precision": self.precision_,
+                "train_seconds": round(sum(record["seconds"] for record in self.history_), 1)}
 
     # --- scoring ---------------------------------------------------------------------------------
     def _check_model(self) -> None:
@@ -129,7 +111,8 @@ class AngularDINO(BaseDetector):
         return resize_images(with_channels(as_images(X), channels), size)
 
     def _teacher_outputs(self, X: Any) -> tuple[torch.Tensor, torch.Tensor]:
-        return teacher_outputs(self._net, self.model_input(X), self.mean_, self.std_, self.precision_)
+        images = self.model_input(X)  # first: it says so when the detector is not fitted
+        return teacher_outputs(self._net, images, self.mean_, self.std_, self.precision_)
 
     def decision_function(self, X: Any) -> np.ndarray:
         """Anomaly scores: mean cosine to the anomaly prototypes − mean cosine to the normal ones."""

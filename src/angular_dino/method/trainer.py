@@ -1,7 +1,7 @@
 """The AngularDINO training engine: student, EMA teacher, losses, schedules and prototype identification.
 
 It knows nothing of files: it takes U and P images as tensors, trains epoch by epoch, and exposes
-its full state for checkpoints. `runs/training_run.py` (command line) and the Python API drive it.
+its full state for checkpoints. `epochs.EpochLoop` drives it for the detector's `fit`.
 """
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ import torch
 from torch import nn
 
 from angular_dino.config import Config
-from angular_dino.errors import UserError
+from angular_dino.errors import TrainingDiverged, UserError
 from angular_dino.method.losses import (TeacherCentre, additive_angular_margin, dino_cross_entropy, pu_sample_weights,
                                  subtractive_angular_margin)
 from angular_dino.method.model.network import AngularDINONet
@@ -25,10 +25,6 @@ from angular_dino.runtime.compute import MixedPrecision, resolve_precision, use_
 from angular_dino.runtime.distributed import Distributed, data_parallel, synchronise_batchnorm
 
 CHECKPOINT_FORMAT = "angular_dino.checkpoint/2"
-
-
-class TrainingDiverged(UserError):
-    """The loss became NaN or infinite."""
 
 
 def seeds_for(seed: int, count: int) -> list[int]:

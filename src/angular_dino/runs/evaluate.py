@@ -19,16 +19,14 @@ from angular_dino.config import Config, config_from_dict
 from angular_dino.data.folder import find_test_part, test_image_kinds
 from angular_dino.data.prepare import prepare_pu_data
 from angular_dino.data.pu_split import kind_counts
-from angular_dino.detection.base import BaseDetector, load_detector
+from angular_dino.detection.base import BaseDetector, scores_of
 from angular_dino.detection.metrics import detection_metrics
 from angular_dino.errors import UserError
-from angular_dino.runs.report_inputs import build_report_inputs, run_title, write_report, write_run_report
+from angular_dino.report import write_report
+from angular_dino.runs.registry import load_detector
+from angular_dino.runs.report_inputs import build_report_inputs, run_title, write_run_report
 from angular_dino.runs.score import read_for_detector
 from angular_dino.storage import save_json
-
-
-def _scores(detector: BaseDetector, images: torch.Tensor) -> np.ndarray:
-    return detector.decision_function(images) if len(images) else np.zeros(0)
 
 
 def _read_run(run_dir: Path) -> tuple[Config, BaseDetector, list[dict[str, Any]]]:
@@ -60,7 +58,7 @@ def evaluate(run_dir: str | Path, data: str | Path | None = None, out: str | Pat
     config, detector, history = _read_run(run_dir)
     if data is None:
         pu_data = prepare_pu_data(config)
-        scores = _scores(detector, pu_data.test_images)
+        scores = scores_of(detector, pu_data.test_images)
         evaluation = _evaluation(scores, pu_data.test_kind, detector, config, "the run's test split")
         out_dir = Path(out) if out else run_dir
         write_run_report(out_dir, detector, config, evaluation, history, pu_data, scores)
@@ -72,7 +70,7 @@ def evaluate(run_dir: str | Path, data: str | Path | None = None, out: str | Pat
         normal, anomaly, unseen = find_test_part(test_dir)
         images, _ = read_for_detector(detector, normal + anomaly)
         kinds = test_image_kinds(normal, anomaly, unseen)
-        scores = _scores(detector, images)
+        scores = scores_of(detector, images)
         evaluation = _evaluation(scores, kinds, detector, config, str(test_dir))
         out_dir = Path(out) if out else run_dir / f"evaluate_{Path(data).resolve().name}"
         write_report(out_dir, build_report_inputs(

@@ -1,8 +1,7 @@
 """From a fitted detector and its data to the inputs of the plots and report.html (`angular_dino.report`).
 
-`train` calls this at the end of every run and `evaluate` after scoring. The report package (and
-with it matplotlib) is imported only here, when a report is written, so that scoring and the Python
-API never load it.
+`train` calls this at the end of every run and `evaluate` after scoring. The report package (and with it
+matplotlib) is imported by these two commands only: scoring and the Python API never load it.
 """
 from __future__ import annotations
 
@@ -16,6 +15,7 @@ from angular_dino.config import FOLDER, Config
 from angular_dino.data.prepare import PUData
 from angular_dino.detection.base import BaseDetector
 from angular_dino.method.detector import AngularDINO
+from angular_dino.report import ReportInputs, write_report
 
 GALLERY_SIZE = 8  # training images shown per prototype
 
@@ -38,10 +38,8 @@ def prototype_gallery(detector: AngularDINO, images: torch.Tensor, k: int = GALL
 def build_report_inputs(detector: BaseDetector, *, title: str, result: dict[str, Any], history: list[dict[str, Any]],
                         test_images: torch.Tensor, test_scores: np.ndarray, test_kind: torch.Tensor,
                         test_labels: torch.Tensor | None, class_names: tuple[str, ...],
-                        gallery_images: torch.Tensor | None = None) -> Any:
+                        gallery_images: torch.Tensor | None = None) -> ReportInputs:
     """`ReportInputs`; the embedding map and the gallery only for AngularDINO (baselines have no prototypes)."""
-    from angular_dino.report import ReportInputs
-
     prototype_fields: dict[str, Any] = {}
     if isinstance(detector, AngularDINO):
         prototype_fields = {
@@ -56,13 +54,6 @@ def build_report_inputs(detector: BaseDetector, *, title: str, result: dict[str,
                         test_labels=test_labels.numpy().astype(int) if with_classes else None,
                         class_names=tuple(class_names) if with_classes else None,
                         threshold=float(detector.threshold_), **prototype_fields)
-
-
-def write_report(out_dir: Path, inputs: Any) -> list[Path]:
-    """plots/*.png and report.html in `out_dir`."""
-    from angular_dino.report import write_report as write
-
-    return write(Path(out_dir), inputs)
 
 
 def write_run_report(out_dir: Path, detector: BaseDetector, config: Config, result: dict[str, Any],

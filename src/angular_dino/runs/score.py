@@ -18,8 +18,9 @@ import torch
 from PIL import Image
 
 from angular_dino.data.folder import folder_channels, list_images, read_images
-from angular_dino.detection.base import BaseDetector, load_detector
+from angular_dino.detection.base import BaseDetector
 from angular_dino.errors import UserError
+from angular_dino.runs.registry import load_detector
 from angular_dino.storage import save_text
 
 ARRAY_SUFFIXES = (".npy", ".npz")
