@@ -30,7 +30,7 @@ def main() -> None:
     config, _ = load_config(args.config, args.set)
     data = prepare_pu_data(config)
     pool = load_dataset(config.dataset, config.data_root, config.download, config.image_size)
-    dev_images, dev_kind = development_set(config, data, pool)
+    dev_images, dev_kind, _ = development_set(config, data.split, pool)
     trainer = Trainer(config, data.train_images, data.train_is_positive, views_for(config, *data.normalisation()),
                       resolve_device(config.device))
     start = time.time()

@@ -369,7 +369,49 @@ def test_the_committed_fashion_mnist_bench_is_the_documented_sweep(monkeypatch):
         {(0, 9, 0)} | {(c, 0, 0) for c in range(1, 10)}
     assert len(plan.cells) == 80 and plan.results_dir == Path("benchmarks/results/fashion_mnist")
     profile, long = (plan.configs[plan.cells[i]] for i in (0, 1))
-    assert (profile.arch, profile.epochs, profile.dataset) == ("resnet_tiny", 40, "fashion_mnist")
+    assert (profile.arch, profile.steps, profile.epochs, profile.dataset) == ("resnet_tiny", 1400, None, "fashion_mnist")
     assert (long.method, long.epochs) == ("angular_dino", 80)
     assert profile.to_dict() | {"epochs": 80, "output_dir": long.output_dir} == long.to_dict()
     assert len({tuple(getattr(plan.configs[c], k) for k in SPLIT_KEYS) for c in plan.cells}) == 10
+
+
+def test_classes_train_only_those_cells_and_the_table_still_shows_every_cell(tmp_path):
+    plan = load_bench(write_bench(tmp_path))
+    with pytest.raises(UserError, match=r"--classes: 7 is not a normal class of bench t \(its classes: 0, 3\)"):
+        run_bench(plan, classes=[7], runner=fake_runner, quiet=True)
+    report = run_bench(plan, classes=[3], runner=fake_runner, quiet=True)
+    assert {o.cell.normal_class for o in report.outcomes} == {3} and len(report.outcomes) == 4
+    assert "| angular_dino | 2/4 |" in report.markdown
+
+
+def test_groups_are_sweeps_with_their_own_settings_folders_and_tables(tmp_path):
+    groups = {"full": {}, "small": {"normal_classes": [3], "seeds": [5], "settings": {"n_positive": 10}}}
+    plan = load_bench(write_bench(tmp_path, settings={"n_unlabeled_anomaly": 20}, groups=groups))
+    assert plan.groups == ("full", "small")
+    small = [c for c in plan.cells if c.group == "small"]
+    assert {(c.normal_class, c.seed) for c in small} == {(3, 5)} and len(plan.cells) == 8 + 2
+    config = plan.configs[small[0]]
+    assert (config.n_positive, config.n_unlabeled_anomaly) == (10, 20)  # the group's settings on the bench's
+    assert plan.cell_path(small[0]) == plan.cells_dir / "angular_dino" / "small" / "digits_c3_u0_s5.json"
+    markdown = run_bench(plan, runner=fake_runner, quiet=True).markdown
+    assert "## Group `full`" in markdown and "## Group `small`" in markdown
+    assert (plan.results_dir / "small" / "table.csv").is_file() and (plan.results_dir / "full" / "per_class.csv").is_file()
+    with pytest.raises(UserError, match="groups.small: unknown key `setings`"):
+        load_bench(write_bench(tmp_path, groups={"small": {"setings": {}}}))
+
+
+def test_each_method_is_compared_with_the_first_cell_by_cell(tmp_path):
+    plan = load_bench(write_bench(tmp_path))
+    write_results(plan, {"angular_dino": [0.9, 0.8, 0.7, 0.6], "iforest": [0.5, 0.85, 0.5, 0.5]})
+    markdown = merge(plan)
+    # differences iforest − angular_dino: -0.4, +0.05, -0.2, -0.1: 1 win, 3 losses; sign test p = 2 * 5/16
+    assert "| iforest | 4 | -0.1625 | 1/3/0 | 0.625 | 0.250 |" in markdown
+
+
+def test_the_std_over_seeds_is_that_of_the_per_seed_means(tmp_path):
+    plan = load_bench(write_bench(tmp_path))
+    for cell, auroc in zip([c for c in plan.cells if c.method == "angular_dino"], [0.9, 0.8, 0.7, 0.6]):
+        write_cell(plan.cell_path(cell), cell, plan.configs[cell], result={**fake_result(auroc), "seed": cell.seed})
+    markdown = merge(plan)
+    # cells in order (c0 s0, c0 s1, c3 s0, c3 s1): seed 0 mean 0.8, seed 1 mean 0.7 -> std 0.05
+    assert "AUROC all, std over seeds" in markdown and "| 0.0500 |" in markdown

@@ -13,7 +13,8 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="angular-dino", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
     train = commands.add_parser("train", help="train, evaluate on the test split, write a run directory")
-    train.add_argument("--config", required=True, help="YAML file of settings (see the README's key table)")
+    train.add_argument("--config", help="YAML file of settings (see the README's key table); without it, the defaults "
+                                        "(the CPU profile) and the --set values")
     train.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                        help="override one setting; repeatable (value read as YAML)")
     train.add_argument("--restart", action="store_true", help="replace the run in output_dir instead of resuming")
@@ -30,6 +31,8 @@ def _parser() -> argparse.ArgumentParser:
     bench.add_argument("--jobs", type=int, default=1, help="cells trained at once, in separate processes")
     bench.add_argument("--methods", nargs="+", metavar="NAME",
                        help="train only these methods' cells now (the bench's method names); the table shows all")
+    bench.add_argument("--classes", nargs="+", type=int, metavar="C",
+                       help="train only the cells of these normal classes now; the table shows all")
     bench.add_argument("--quiet", action="store_true", help="no per-run progress bars or summaries")
     score = commands.add_parser("score", help="anomaly scores and 0/1 labels of images, as CSV (needs only model.pt)")
     score.add_argument("--run", required=True, help="run directory holding model.pt")
@@ -64,14 +67,15 @@ def _bench(args: argparse.Namespace) -> int:
     from angular_dino.runs.bench import load_bench, merge, run_bench
     from angular_dino.runs.bench.cells import parse_shard
 
-    if args.action == "merge" and (args.shard != "1/1" or args.jobs != 1 or args.methods):
+    if args.action == "merge" and (args.shard != "1/1" or args.jobs != 1 or args.methods or args.classes):
         raise UserError("bench merge trains nothing: it takes --config (and --set) only")
     shard = parse_shard(args.shard)
     plan = load_bench(args.config, parse_overrides(args.set))
     if args.action == "merge":
         merge(plan)
         return 0
-    return 1 if run_bench(plan, shard=shard, jobs=args.jobs, methods=args.methods, quiet=args.quiet).failed else 0
+    report = run_bench(plan, shard=shard, jobs=args.jobs, methods=args.methods, classes=args.classes, quiet=args.quiet)
+    return 1 if report.failed else 0
 
 
 def _score(args: argparse.Namespace) -> None:

@@ -68,6 +68,11 @@ def merge(file: tuple[dict, dict], overrides: tuple[dict, dict], errors: list[st
         except ValueError as exc:
             errors.append(str(exc))
             continue
+        if epochs is None:  # the run's length comes from `steps`: an epoch count has nothing to be a fraction of
+            if not any(error.startswith(f"{key}:") for error in errors):  # one problem of a key at a time
+                errors.append(f"{key}: counts epochs, so the config must also set `epochs` (or give `{name}` "
+                              "instead)")
+            continue
         values[name] = min(count / epochs, 1.0) if isinstance(epochs, int) and epochs > 0 else 0.0
     return values
 

@@ -19,6 +19,8 @@ AUGMENTATIONS = ("digits", "clothing", "natural")
 DEVICES = ("auto", "cpu", "cuda")
 PRECISIONS = ("auto", "bf16", "fp16", "fp32")
 FOLDER = "folder"  # the data source of a user's own images (data/folder.py)
+DEVELOPMENT = "development"  # evaluate_on: the development set, drawn from unused train-pool images
+EVALUATION_SETS = ("test", DEVELOPMENT)
 METHODS = ("angular_dino", "iforest", "ae", "deepsvdd", "deepsad", "abc", "loe", "soel", "pu", "puae", "pusvdd")
 ANGULAR_DINO = ("angular_dino",)
 BASELINES = METHODS[1:]
@@ -55,6 +57,9 @@ class Config:
                           choices=DEVICES)
     num_threads: int | None = setting(None, "CPU threads for torch; null = torch's default (all cores).", low=1,
                                       resume_neutral=True)
+    evaluate_on: str = setting("test", "What the run is scored on: `test` (the protocol's test split) or "
+                                       "`development` (a set of the test's sizes drawn from unused train-pool images, "
+                                       "for tuning; the test split is never read).", choices=EVALUATION_SETS)
     diagnostic_test_metrics: bool = angular_dino_setting(
         False, "Diagnostic only: also log test AUROC every epoch (labelled `diagnostic_test_*`, never used "
                "for any choice).", resume_neutral=True)
@@ -76,7 +81,10 @@ class Config:
                                             "(scikit-learn's 8x8 digits) or `folder` (your own images, in data_dir).")
     data_root: str | None = setting(None, "Directory with the dataset files; null = the system copy or the cache.")
     download: bool = setting(True, "Download from the official source (checksum-verified) when no local copy exists.")
-    image_size: int | None = setting(None, "Side of the square training images; null = the dataset's own.", low=8)
+    image_size: int | None = setting(None, "Side of the square training images; null = the dataset's own, at most "
+                                           "max_image_size.", low=8)
+    max_image_size: int | None = setting(64, "With image_size null: larger images are downscaled to this side, with a "
+                                             "notice (null = never; configs/reference.yml).", low=8)
     normal_class: int = setting(0, "Class treated as normal.", low=0)
     unseen_anomaly_class: int | None = setting(9, "Anomaly class kept out of training (null = none).", low=0)
     n_unlabeled_normal: int | None = setting(None, "Normal images in U (null = dataset default; 4500).", low=1)
@@ -110,13 +118,13 @@ class Config:
     augmentation: str | None = angular_dino_setting(None, "Augmentation recipe: `digits`, `clothing` or `natural` "
                                                           "(null = the dataset's).", choices=AUGMENTATIONS)
     global_crops_scale: tuple[float, float] = angular_dino_setting((0.7, 1.0), "Area range of the 2 global crops.")
-    local_crops_number: int = angular_dino_setting(8, "Number of local crops per image.", low=0)
+    local_crops_number: int = angular_dino_setting(2, "Number of local crops per image.", low=0)
     local_crops_scale: tuple[float, float] = angular_dino_setting((0.2, 0.5), "Area range of the local crops.")
     local_crop_size: int | None = angular_dino_setting(None, "Side of a local crop in pixels (null = 3/7 of "
                                                              "image_size).", low=4)
 
     # --- model -------------------------------------------------------------------------------
-    arch: str = angular_dino_setting("resnet18", "Backbone: `resnet18` (stride-1 stem) or a narrower CPU variant "
+    arch: str = angular_dino_setting("resnet_tiny", "Backbone: `resnet18` (stride-1 stem) or a narrower CPU variant "
                                                  "(`resnet_cpu`, `resnet_tiny`).")
     emb_dim: int = angular_dino_setting(64, "Dimension of the backbone embedding e.", low=2)
     head_hidden_dim: int = angular_dino_setting(128, "Hidden width of the DINO head MLP.", low=1)
@@ -148,15 +156,20 @@ class Config:
     identify_top_k: int = angular_dino_setting(5, "Most similar prototypes each image votes for in identification.",
                                                low=1)
     use_sampler: bool = angular_dino_setting(True, "Weighted sampler so that batches are about half positive.")
-    use_weight: bool = angular_dino_setting(True, "Weight each sample's loss by N/(2 N_U) or N/(2 N_P).")
+    use_weight: bool = angular_dino_setting(False, "Weight each sample's loss by N/(2 N_U) or N/(2 N_P).")
 
     # --- optimisation ------------------------------------------------------------------------
-    epochs: int = angular_dino_setting(200, "Training epochs.", low=1)
-    batch_size: int = angular_dino_setting(128, "Images per batch (per process).", low=2)
-    lr: float = angular_dino_setting(5e-4, "Peak learning rate at batch 256 (scaled linearly with the batch).",
+    steps: int = angular_dino_setting(1400, "Optimiser steps of training when epochs is null: epochs = "
+                                            "ceil(steps / steps per epoch), so small data trains as long as large.",
+                                      low=1)
+    epochs: int | None = angular_dino_setting(None, "Training epochs; null = from steps. Set, it overrides steps.",
+                                              low=1)
+    batch_size: int = angular_dino_setting(128, "Images per batch (per process); more than the training images "
+                                                "is lowered to them, with a notice.", low=2)
+    lr: float = angular_dino_setting(4e-3, "Peak learning rate at batch 256 (scaled linearly with the batch).",
                                      low=0.0)
     min_lr: float = angular_dino_setting(1e-6, "Learning rate at the end of the cosine decay.", low=0.0)
-    warmup_fraction: float = angular_dino_setting(0.15, "Part of training with linear learning-rate warm-up.",
+    warmup_fraction: float = angular_dino_setting(0.1, "Part of training with linear learning-rate warm-up.",
                                                   low=0.0, high=1.0)
     weight_decay: float = angular_dino_setting(0.04, "Weight decay at the start (cosine schedule).", low=0.0)
     weight_decay_end: float = angular_dino_setting(0.4, "Weight decay at the end.", low=0.0)
@@ -164,7 +177,7 @@ class Config:
                                                    low=0.0, high=1.0)
     clip_grad: float = angular_dino_setting(3.0, "Gradient-norm clipping (0 = off).", low=0.0)
     freeze_last_layer_fraction: float = angular_dino_setting(
-        0.005, "Part of training with the head's last layer and the prototypes frozen.", low=0.0, high=1.0)
+        0.05, "Part of training with the head's last layer and the prototypes frozen.", low=0.0, high=1.0)
 
     # --- baselines (METHOD §10) -----------------------------------------------------------------
     baseline_epochs: int = setting(100, "Training epochs of the deep baselines (the SVDD family pre-trains an "

@@ -9,7 +9,7 @@ from __future__ import annotations
 import dataclasses
 import math
 
-from angular_dino.config import FOLDER, Config, format_output_dir
+from angular_dino.config import DEVELOPMENT, FOLDER, Config, format_output_dir
 from angular_dino.data.folder import folder_image_shape
 from angular_dino.data.sources import DATASETS
 
@@ -19,10 +19,27 @@ def default_augmentation(channels: int) -> str:
     return "natural" if channels == 3 else "clothing"
 
 
+def default_image_size(config: Config, native_size: int) -> int:
+    """A null `image_size` means the images' own side, but at most `max_image_size`: a 1024-px photo would
+    otherwise train at 1024² on a CPU."""
+    if config.image_size:
+        return config.image_size
+    return min(native_size, config.max_image_size) if config.max_image_size else native_size
+
+
+def downscale_notice(config: Config, native_size: int) -> str | None:
+    """The one-line notice for images that `max_image_size` downscales, or None."""
+    size = default_image_size(config, native_size)
+    if config.image_size or size >= native_size:
+        return None
+    return (f"note: images of side {native_size} are downscaled to {size} (max_image_size); set image_size to train "
+            "at another size")
+
+
 def with_image_defaults(config: Config, image_size: int, augmentation: str) -> Config:
-    """`config` with a null `image_size` or `augmentation` set to the source's, and a null `local_crop_size` to 3/7
-    of the image side."""
-    size = config.image_size or image_size
+    """`config` with a null `image_size` set from the source's side (`default_image_size`), a null `augmentation` to
+    the source's, and a null `local_crop_size` to 3/7 of the image side."""
+    size = default_image_size(config, image_size)
     return dataclasses.replace(config, image_size=size, augmentation=config.augmentation or augmentation,
                                local_crop_size=config.local_crop_size or max(4, round(size * 3 / 7)))
 
@@ -35,6 +52,9 @@ def data_errors(config: Config) -> list[str]:
         return [f"dataset: unknown source {config.dataset!r}; choose one of {', '.join([*DATASETS, FOLDER])}"]
     else:
         errors = []
+    if config.dataset == FOLDER and config.evaluate_on == DEVELOPMENT:
+        errors.append("evaluate_on: a folder has no train pool of labeled classes to draw a development set from; "
+                      "use evaluate_on: test with a test/ folder")
     n_classes = math.inf if config.dataset == FOLDER else DATASETS[config.dataset].num_classes  # a folder has none
     for key in ("normal_class", "unseen_anomaly_class"):
         value = getattr(config, key)
@@ -43,14 +63,17 @@ def data_errors(config: Config) -> list[str]:
     return errors
 
 
-def with_data_defaults(config: Config) -> Config:
+def with_data_defaults(config: Config) -> tuple[Config, list[str]]:
     """Replace `None` on data-dependent keys by the source's defaults, so config.yaml says what ran; then fill the
-    `{key}` placeholders of output_dir. A folder's defaults are read from image headers only."""
+    `{key}` placeholders of output_dir. A folder's defaults are read from image headers only. Also returns the
+    notices of what the defaults changed (a downscale)."""
     if config.dataset == FOLDER:
         side, channels = folder_image_shape(config.data_dir)  # no split sizes: the folder's files fix U and P
-        config = with_image_defaults(config, max(side, 8), default_augmentation(channels))  # 8: image_size's least
+        native, augmentation = max(side, 8), default_augmentation(channels)  # 8: image_size's least
     else:
         spec = DATASETS[config.dataset]
-        sizes = {k: v for k, v in spec.default_sizes.items() if getattr(config, k) is None}
-        config = with_image_defaults(dataclasses.replace(config, **sizes), spec.image_size, spec.augmentation)
-    return dataclasses.replace(config, output_dir=format_output_dir(config))
+        config = dataclasses.replace(config, **{k: v for k, v in spec.default_sizes.items() if getattr(config, k) is None})
+        native, augmentation = spec.image_size, spec.augmentation
+    notice = downscale_notice(config, native)
+    config = with_image_defaults(config, native, augmentation)
+    return dataclasses.replace(config, output_dir=format_output_dir(config)), [notice] if notice else []

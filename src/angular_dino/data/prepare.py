@@ -8,9 +8,10 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from angular_dino.config import FOLDER, Config
+from angular_dino.config import DEVELOPMENT, FOLDER, Config
 from angular_dino.data.folder import find_layout, folder_channels, read_images, test_image_kinds
 from angular_dino.data.images import channel_stats, resize_images
+from angular_dino.data.development import development_set
 from angular_dino.data.pu_split import PUSizes, PUSplit, holdout_pu, make_pu_split
 from angular_dino.data.sources import load_dataset
 
@@ -56,7 +57,8 @@ def _stack_pu(images: torch.Tensor, unlabeled: torch.Tensor, positive: torch.Ten
 
 
 def prepare_pu_data(config: Config) -> PUData:
-    """Load the dataset, draw the PU split of METHOD §2 and gather its images."""
+    """Load the dataset, draw the PU split of METHOD §2 and gather its images. With `evaluate_on: development`
+    the test part is the development set instead: the official test split is never read."""
     if config.dataset == FOLDER:
         return prepare_folder_data(config)
     data = load_dataset(config.dataset, config.data_root, config.download, config.image_size)
@@ -64,6 +66,8 @@ def prepare_pu_data(config: Config) -> PUData:
                           pu_sizes(config), config.seed)
     parts = _parts_at(data.train_images, [split.train_unlabeled, split.train_positive, split.val_unlabeled,
                                           split.val_positive])
+    if config.evaluate_on == DEVELOPMENT:
+        return _with_test(parts, *development_set(config, split, data), data.class_names, split)
     return _with_test(parts, data.test_images[split.test], split.test_kind, data.test_labels[split.test],
                       data.class_names, split)
 

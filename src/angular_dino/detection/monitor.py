@@ -6,11 +6,13 @@ bar, rewrites metrics.jsonl, writes checkpoints and stops on signals (`runs.moni
 detector that can resume mid-run (AngularDINO) hands the monitor a `snapshot` function and a `restore`
 one; a detector without checkpoints (the baselines) hands none.
 
+`notice` may come at any time: a one-line message about a setting the fit changed to suit the data.
 The calls, in order: `resume` once (before training), `begin` once, then `after_step` after every
 optimisation step and `epoch_fields` + `after_epoch` after every epoch.
 """
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 from typing import Any, Callable
 
@@ -49,6 +51,10 @@ class FitMonitor:
     """Watches a fit and does nothing; the base of every monitor."""
 
     processes: Distributed = Distributed()  # the data-parallel processes the fit trains in (torchrun), if several
+
+    def notice(self, message: str) -> None:
+        """The fit adapted a setting to the data (e.g. a batch larger than the data); the API warns."""
+        warnings.warn(message, UserWarning, stacklevel=3)
 
     def resume(self, snapshot_format: str, restore: Callable[[dict[str, Any]], str]) -> None:
         """Hand a saved snapshot (of `snapshot_format`) to `restore`, when there is one to continue from; `restore`

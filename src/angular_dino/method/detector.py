@@ -16,7 +16,7 @@ import numpy as np
 import torch
 
 from angular_dino.config import Config, build_config, config_from_dict
-from angular_dino.data.defaults import default_augmentation, with_image_defaults
+from angular_dino.data.defaults import default_augmentation, downscale_notice, with_image_defaults
 from angular_dino.data.images import as_images, resize_images, with_channels
 from angular_dino.detection.base import BaseDetector, fit_parts
 from angular_dino.detection.monitor import FitMonitor
@@ -28,6 +28,7 @@ from angular_dino.method.model.network import AngularDINONet
 from angular_dino.method.prototypes import IdentifiedPrototypes, anomaly_score
 from angular_dino.method.teacher import teacher_outputs
 from angular_dino.method.trainer import Trainer
+from angular_dino.method.training_length import with_training_length
 from angular_dino.method.views import views_for
 from angular_dino.runtime.compute import resolve_device
 from angular_dino.runtime.distributed import local_device
@@ -65,7 +66,10 @@ class AngularDINO(BaseDetector):
         that scores each epoch and sets the threshold (default: `val_fraction` of U and of P held out of X)."""
         monitor = monitor or FitMonitor()
         parts = fit_parts(X, y, validation, self._requested.val_fraction, self._requested.seed)
-        config = self._config_for(parts.train_images)
+        if notice := downscale_notice(self._requested, max(parts.train_images.shape[-2:])):
+            monitor.notice(notice)
+        config = with_training_length(self._config_for(parts.train_images), len(parts.train_images),
+                                      monitor.processes.world_size, monitor.notice)
         if config.num_threads:
             torch.set_num_threads(config.num_threads)
         parts = parts.resized(config.image_size)
@@ -96,7 +100,8 @@ class AngularDINO(BaseDetector):
         self.input_shape_ = (net.backbone.stem[0].in_channels, size, size)
 
     def result_fields(self) -> dict[str, Any]:
-        return {"prototypes": self._prototypes.to_dict(), "epochs": self.config.epochs, "precision": self.precision_,
+        return {"prototypes": self._prototypes.to_dict(), "epochs": self.config.epochs,
+                "batch_size": self.config.batch_size, "precision": self.precision_,
                 "train_seconds": round(sum(record["seconds"] for record in self.history_), 1)}
 
     # --- scoring ---------------------------------------------------------------------------------

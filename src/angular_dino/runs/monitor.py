@@ -40,6 +40,10 @@ class RunMonitor(FitMonitor):
         self.bar: tqdm | None = None
         self.losses: list[float] = []
 
+    def notice(self, message: str) -> None:
+        if self.processes.is_main:
+            print(message, file=sys.stderr)
+
     # --- resuming ---------------------------------------------------------------------------------
     def resume(self, snapshot_format: str, restore: Callable[[dict[str, Any]], str]) -> None:
         if self.state is not RunState.RESUMABLE:

@@ -17,13 +17,15 @@ from angular_dino.method.model.backbones import backbone_errors
 def resolve_config(raw: Mapping[str, Any], overrides: Mapping[str, Any] | None = None) -> tuple[Config, list[str]]:
     """Validate settings (file values, then overrides on top) and fill the dataset defaults.
 
-    Returns the resolved config and notices (ignored keys). Raises `UserError` listing every problem.
+    Returns the resolved config and notices (ignored keys, downscaled images). Raises `UserError` listing every
+    problem.
     """
     checked = build_config(raw, overrides)
     config = checked.require_valid([*data_errors(checked.config), *backbone_errors(checked.config.arch)])
-    return with_data_defaults(config), checked.notices
+    config, notices = with_data_defaults(config)
+    return config, [*checked.notices, *notices]
 
 
-def load_config(path: str | Path, overrides: Sequence[str] = ()) -> tuple[Config, list[str]]:
-    """Config from a YAML file plus `key=value` overrides; see `resolve_config`."""
-    return resolve_config(read_yaml_mapping(path), parse_overrides(overrides))
+def load_config(path: str | Path | None, overrides: Sequence[str] = ()) -> tuple[Config, list[str]]:
+    """Config from a YAML file (None: the defaults) plus `key=value` overrides; see `resolve_config`."""
+    return resolve_config(read_yaml_mapping(path) if path is not None else {}, parse_overrides(overrides))

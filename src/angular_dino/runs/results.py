@@ -9,7 +9,7 @@ import numpy as np
 import sklearn
 import torch
 
-from angular_dino.config import Config
+from angular_dino.config import DEVELOPMENT, Config
 from angular_dino.data.prepare import PUData
 from angular_dino.data.pu_split import kind_counts
 from angular_dino.detection.metrics import metrics_table
@@ -23,7 +23,7 @@ def versions() -> dict[str, str]:
 
 def run_fields(config: Config, data: PUData, started: float, device: torch.device) -> dict[str, Any]:
     """The result.json fields every method shares: what ran, on which split sizes, how long in all, where."""
-    return {"seed": config.seed, "dataset": config.dataset, "normal_class": config.normal_class,
+    return {"evaluated_on": config.evaluate_on, "seed": config.seed, "dataset": config.dataset, "normal_class": config.normal_class,
             "unseen_anomaly_class": config.unseen_anomaly_class,
             "n_train": {"unlabeled": int((~data.train_is_positive).sum()), "positive": int(data.train_is_positive.sum())},
             "n_test": kind_counts(data.test_kind), "wall_seconds": round(time.time() - started, 1),
@@ -35,4 +35,7 @@ def summary_table(result: dict[str, Any]) -> str:
     if "prototypes" in result:  # baselines have none
         timing += (f"; normal prototypes {result['prototypes']['normal']}, "
                    f"anomaly prototypes {result['prototypes']['anomaly']}")
-    return "\n".join([metrics_table(result), timing])
+    lines = [metrics_table(result), timing]
+    if result.get("evaluated_on") == DEVELOPMENT:  # tuning figures: never to be mistaken for test results
+        lines.insert(0, "on the development set (unused train-pool images; the test split was not read):")
+    return "\n".join(lines)

@@ -19,7 +19,7 @@ from typing import Any, Callable, Iterator, Sequence
 
 from tqdm import tqdm
 
-from angular_dino.config import Config
+from angular_dino.config import DEVELOPMENT, Config
 from angular_dino.errors import UserError
 from angular_dino.runs.bench.cells import DONE, first_line, read_cells, shard_cells, write_cell
 from angular_dino.runs.bench.spec import BenchPlan, Cell
@@ -46,7 +46,8 @@ class Outcome:
             return f"FAILED {self.cell.key}: {first_line(self.error)}"
         auroc = self.result.get("auroc", {}).get("all")
         shown = "n/a" if auroc is None else f"{auroc:.4f}"
-        return f"done   {self.cell.key}: AUROC {shown}, train {self.result.get('train_seconds', 0):.0f} s"
+        where = "dev AUROC" if self.result.get("evaluated_on") == DEVELOPMENT else "AUROC"
+        return f"done   {self.cell.key}: {where} {shown}, train {self.result.get('train_seconds', 0):.0f} s"
 
 
 @dataclass(frozen=True)
@@ -87,17 +88,23 @@ def threads_per_job(jobs: int) -> int:
 
 
 def run_bench(plan: BenchPlan, *, shard: tuple[int, int] = (1, 1), jobs: int = 1,
-              methods: Sequence[str] | None = None, quiet: bool = False, runner: CellRunner = train_cell) -> BenchReport:
-    """Train this shard's cells that are not done yet (of `methods` only, when given: the ones wanted first in a
-    long sweep), then write and print the tables of all cells."""
+              methods: Sequence[str] | None = None, classes: Sequence[int] | None = None, quiet: bool = False,
+              runner: CellRunner = train_cell) -> BenchReport:
+    """Train this shard's cells that are not done yet (of `methods` and normal `classes` only, when given: the
+    share wanted first in a long sweep), then write and print the tables of all cells."""
     if jobs < 1:
         raise UserError(f"--jobs must be at least 1, got {jobs}")
     unknown = sorted(set(methods or ()) - set(plan.methods))
     if unknown:
         raise UserError(f"--methods: {', '.join(unknown)} is not a method of bench {plan.name} "
                         f"(its methods: {', '.join(plan.methods)})")
+    unknown_classes = sorted(set(classes or ()) - {cell.normal_class for cell in plan.cells})
+    if unknown_classes:
+        raise UserError(f"--classes: {', '.join(map(str, unknown_classes))} is not a normal class of bench {plan.name} "
+                        f"(its classes: {', '.join(map(str, sorted({c.normal_class for c in plan.cells})))})")
     records = read_cells(plan)
-    mine = [cell for cell in shard_cells(plan.cells, *shard) if not methods or cell.method in methods]
+    mine = [cell for cell in shard_cells(plan.cells, *shard)
+            if (not methods or cell.method in methods) and (not classes or cell.normal_class in classes)]
     pending = [cell for cell in mine if records.get(cell, {}).get("status") != DONE]
     print(f"bench {plan.name}: {len(plan.cells)} cells; shard {shard[0]}/{shard[1]} has {len(mine)}, "
           f"{len(mine) - len(pending)} done, {len(pending)} to run", file=sys.stderr)

@@ -5,10 +5,15 @@ method's own `settings`, the cell's coordinates (method, dataset, classes, seed,
 and `--set` overrides last. The PU split depends only on the dataset, the classes, the split sizes
 and the seed, so the split sizes may be set only where they apply to every method alike (common
 `settings`, `--set`): every method then trains and is tested on the same images.
+
+`groups` make one bench of several sweeps (the development suite: full and small protocol, digits,
+label budgets): each group names its own datasets, classes, seeds and shared settings on top of the
+bench's, and gets a table of its own.
 """
 from __future__ import annotations
 
 import difflib
+import itertools
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Mapping
@@ -26,7 +31,8 @@ SPLIT_SIZE_KEYS = ("n_unlabeled_normal", "n_unlabeled_anomaly", "n_positive", "n
                    "n_test_unseen", "val_fraction")
 SPLIT_KEYS = ("dataset", "normal_class", "unseen_anomaly_class", "seed", *SPLIT_SIZE_KEYS)
 BENCH_KEYS = ("name", "results_dir", "runs_dir", "datasets", "normal_classes", "unseen_class", "seeds",
-              "settings", "methods")
+              "settings", "methods", "groups")
+GROUP_KEYS = ("datasets", "normal_classes", "unseen_class", "seeds", "settings")
 METHOD_KEYS = ("method", "config", "settings")
 
 
@@ -40,16 +46,23 @@ class MethodEntry:
 
 
 @dataclass(frozen=True)
-class BenchSpec:
-    """The bench YAML's keys, checked."""
+class SweepGroup:
+    """One sweep of the bench: datasets x normal classes x seeds under shared settings ("" = the bench itself)."""
     name: str
-    results_dir: str
-    runs_dir: str
     datasets: tuple[str, ...]
     normal_classes: tuple[int, ...]
     unseen_class: str | int | None
     seeds: tuple[int, ...]
     settings: Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class BenchSpec:
+    """The bench YAML's keys, checked."""
+    name: str
+    results_dir: str
+    runs_dir: str
+    groups: tuple[SweepGroup, ...]
     methods: tuple[MethodEntry, ...]
 
 
@@ -61,6 +74,7 @@ class Cell:
     normal_class: int
     unseen_anomaly_class: int | None
     seed: int
+    group: str = ""  # the sweep group, in a bench with `groups`
 
     @property
     def split_name(self) -> str:
@@ -68,8 +82,13 @@ class Cell:
         return f"{self.dataset}_c{self.normal_class}_u{unseen}_s{self.seed}"
 
     @property
+    def folder(self) -> str:
+        """The cell's folder below the bench's: its method, and its group when there are groups."""
+        return f"{self.method}/{self.group}" if self.group else self.method
+
+    @property
     def key(self) -> str:
-        return f"{self.method}/{self.split_name}"
+        return f"{self.folder}/{self.split_name}"
 
 
 @dataclass(frozen=True)
@@ -81,13 +100,14 @@ class BenchPlan:
     methods: tuple[str, ...]  # labels, in the YAML's order
     cells: tuple[Cell, ...]
     configs: Mapping[Cell, Config]
+    groups: tuple[str, ...] = ("",)  # in the YAML's order; ("",) for a bench without groups
 
     @property
     def cells_dir(self) -> Path:
         return self.results_dir / "cells"
 
     def cell_path(self, cell: Cell) -> Path:
-        return self.cells_dir / cell.method / f"{cell.split_name}.json"
+        return self.cells_dir / cell.folder / f"{cell.split_name}.json"
 
 
 def unseen_class_for(rule: str | int | None, normal_class: int) -> int | None:
@@ -101,16 +121,17 @@ def _close_hint(key: str, known: tuple[str, ...]) -> str:
     return f" Did you mean `{close[0]}`?" if close else f" Known keys: {', '.join(known)}."
 
 
-def _int_list(raw: Mapping[str, Any], key: str, default: list[int] | None, errors: list[str]) -> tuple[int, ...]:
+def _int_list(raw: Mapping[str, Any], key: str, default: list[int] | None, errors: list[str],
+              where: str = "") -> tuple[int, ...]:
     value = raw.get(key, default)
     if isinstance(value, int) and not isinstance(value, bool):
         value = [value]
     if (not isinstance(value, list) or not value
             or not all(isinstance(v, int) and not isinstance(v, bool) and v >= 0 for v in value)):
-        errors.append(f"{key}: expected a non-empty list of whole numbers >= 0, got {value!r}")
+        errors.append(f"{where}{key}: expected a non-empty list of whole numbers >= 0, got {value!r}")
         return ()
     if len(set(value)) != len(value):
-        errors.append(f"{key}: lists a value twice: {value!r}")
+        errors.append(f"{where}{key}: lists a value twice: {value!r}")
     return tuple(value)
 
 
@@ -194,20 +215,49 @@ def _read_spec(raw: Mapping[str, Any], path: Path, errors: list[str]) -> BenchSp
         folders[key] = raw.get(key, default)
         if not isinstance(folders[key], str) or not folders[key]:
             errors.append(f"{key}: expected a folder path, got {folders[key]!r}")
-    datasets = raw.get("datasets", ["fashion_mnist"])
+    top = _sweep_group("", raw, None, errors, classes_required=raw.get("groups") is None)
+    groups = [top]
+    if raw.get("groups") is not None:
+        bodies = _mapping(raw["groups"], "groups", errors)
+        if not bodies:
+            errors.append("groups: expected at least one group, e.g. `groups: {small: {settings: {n_positive: 40}}}`")
+        groups = [_group_entry(label, body, top, errors) for label, body in bodies.items()]
+    return BenchSpec(name, folders["results_dir"], folders["runs_dir"], tuple(groups),
+                     _method_entries(raw.get("methods"), errors))
+
+
+def _group_entry(label: Any, body: Any, top: SweepGroup, errors: list[str]) -> SweepGroup:
+    where = f"groups.{label}"
+    if not isinstance(label, str) or "/" in label or not label:
+        errors.append(f"{where}: a group's label names its folders: use a word without `/`")
+    body = _mapping(body, where, errors)
+    errors.extend(f"{where}: unknown key `{key}`.{_close_hint(str(key), GROUP_KEYS)}"
+                  for key in body if key not in GROUP_KEYS)
+    return _sweep_group(str(label), body, top, errors, classes_required=not top.normal_classes)
+
+
+def _sweep_group(label: str, raw: Mapping[str, Any], parent: SweepGroup | None, errors: list[str], *,
+                 classes_required: bool) -> SweepGroup:
+    """A sweep from its own keys, else its parent's (a group's parent is the bench's top level)."""
+    where = f"groups.{label}." if label else ""
+    datasets = raw.get("datasets", list(parent.datasets) if parent else ["fashion_mnist"])
     datasets = [datasets] if isinstance(datasets, str) else datasets
     if not isinstance(datasets, list) or not datasets or not all(isinstance(d, str) for d in datasets):
-        errors.append(f"datasets: expected a list of dataset names, got {datasets!r}")
+        errors.append(f"{where}datasets: expected a list of dataset names, got {datasets!r}")
         datasets = []
-    rule = raw.get("unseen_class", USUAL_UNSEEN)
+    rule = raw.get("unseen_class", parent.unseen_class if parent else USUAL_UNSEEN)
     if rule != USUAL_UNSEEN and rule is not None and (not isinstance(rule, int) or isinstance(rule, bool) or rule < 0):
-        errors.append(f"unseen_class: expected `usual` (u = 0, and 9 when the normal class is 0), a class number "
-                      f"or null (no unseen class), got {rule!r}")
-    settings = _mapping(raw.get("settings"), "settings", errors)
-    errors += _settings_errors(settings, "settings", allow_sizes=True)
-    return BenchSpec(name, folders["results_dir"], folders["runs_dir"], tuple(datasets),
-                     _int_list(raw, "normal_classes", None, errors), rule, _int_list(raw, "seeds", [0], errors),
-                     settings, _method_entries(raw.get("methods"), errors))
+        errors.append(f"{where}unseen_class: expected `usual` (u = 0, and 9 when the normal class is 0), a class "
+                      f"number or null (no unseen class), got {rule!r}")
+    settings = _mapping(raw.get("settings"), f"{where}settings", errors)
+    errors += _settings_errors(settings, f"{where}settings", allow_sizes=True)
+    if "normal_classes" in raw or classes_required:
+        classes = _int_list(raw, "normal_classes", None, errors, where)
+    else:
+        classes = parent.normal_classes if parent else ()
+    seeds = _int_list(raw, "seeds", [0], errors, where) if "seeds" in raw or parent is None else parent.seeds
+    return SweepGroup(label, tuple(datasets), classes, rule, seeds,
+                      {**(parent.settings if parent else {}), **settings})
 
 
 def _cell_configs(spec: BenchSpec, overrides: Mapping[str, Any], errors: list[str]) -> dict[Cell, Config]:
@@ -216,18 +266,17 @@ def _cell_configs(spec: BenchSpec, overrides: Mapping[str, Any], errors: list[st
     problems: dict[str, list[str]] = {}  # message -> cells it concerns
     bases = {entry.label: _base_file(entry, errors) for entry in spec.methods}
     # split by split, every method in turn: an unfinished sweep has whole rows of the per-class table
-    for dataset in spec.datasets:
-        for normal_class in spec.normal_classes:
-            for seed in spec.seeds:
-                for entry in spec.methods:
-                    cell = Cell(entry.label, dataset, normal_class, unseen_class_for(spec.unseen_class, normal_class),
-                                seed)
-                    try:
-                        configs[cell] = _cell_config(cell, bases[entry.label], spec.settings, entry,
-                                                     Path(spec.runs_dir) / cell.key, overrides)
-                    except UserError as exc:
-                        for line in str(exc).removeprefix("invalid configuration:").strip().splitlines():
-                            problems.setdefault(line.strip(), []).append(cell.key)
+    for group in spec.groups:
+        for dataset, normal_class, seed, entry in itertools.product(group.datasets, group.normal_classes, group.seeds,
+                                                                     spec.methods):
+            cell = Cell(entry.label, dataset, normal_class, unseen_class_for(group.unseen_class, normal_class), seed,
+                        group.name)
+            try:
+                configs[cell] = _cell_config(cell, bases[entry.label], group.settings, entry,
+                                             Path(spec.runs_dir) / cell.key, overrides)
+            except UserError as exc:
+                for line in str(exc).removeprefix("invalid configuration:").strip().splitlines():
+                    problems.setdefault(line.strip(), []).append(cell.key)
     errors += [f"{cells[0]}{f' (and {len(cells) - 1} more cells)' if len(cells) > 1 else ''}: {message}"
                for message, cells in problems.items()]
     return configs
@@ -247,4 +296,4 @@ def load_bench(path: str | Path, overrides: Mapping[str, Any] | None = None) -> 
     if errors:
         raise UserError(f"invalid bench configuration {path}:\n  " + "\n  ".join(errors))
     return BenchPlan(spec.name, Path(spec.results_dir), Path(spec.runs_dir), tuple(e.label for e in spec.methods),
-                     tuple(configs), configs)
+                     tuple(configs), configs, tuple(group.name for group in spec.groups))
