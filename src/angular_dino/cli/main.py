@@ -39,6 +39,10 @@ def _parser() -> argparse.ArgumentParser:
     score.add_argument("inputs", nargs="+", metavar="INPUT", help="image files, folders (recursive), .npy or .npz")
     score.add_argument("--out", required=True, help="CSV file to write: path,score,label")
     score.add_argument("--skip-unreadable", action="store_true", help="skip unreadable files with a warning")
+    init = commands.add_parser("init", help="write a starting config for a folder of your own images")
+    init.add_argument("--data-dir", required=True, help="the folder holding unlabeled/ and positive/ (and test/)")
+    init.add_argument("--out", default="config.yml", help="file to write (never replaced; `-`: print it); "
+                                                          "default config.yml")
     evaluate = commands.add_parser("evaluate", help="metrics and plots of a finished run")
     evaluate.add_argument("--run", required=True, help="run directory")
     evaluate.add_argument("--data", help="another test folder (normal/ and anomaly/, or test/normal/ and "
@@ -78,6 +82,16 @@ def _bench(args: argparse.Namespace) -> int:
     return 1 if report.failed else 0
 
 
+def _init(args: argparse.Namespace) -> None:
+    from angular_dino.runs.init_config import write_starting_config
+
+    text = write_starting_config(args.data_dir, args.out)
+    if args.out == "-":
+        print(text, end="")
+    else:
+        print(f"wrote {args.out}; train with: angular-dino train --config {args.out}", file=sys.stderr)
+
+
 def _score(args: argparse.Namespace) -> None:
     from angular_dino.runs.score import score_run
 
@@ -98,7 +112,8 @@ def _evaluate(args: argparse.Namespace) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
-        status = {"train": _train, "bench": _bench, "score": _score, "evaluate": _evaluate}[args.command](args) or 0
+        status = {"train": _train, "bench": _bench, "init": _init, "score": _score,
+                  "evaluate": _evaluate}[args.command](args) or 0
     except UserError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
