@@ -190,7 +190,7 @@ def test_a_setting_only_the_other_kind_of_method_reads_leaves_cells_valid(tmp_pa
 
 def test_methods_train_only_those_cells_and_the_table_still_shows_every_method(tmp_path):
     plan = load_bench(write_bench(tmp_path))
-    with pytest.raises(UserError, match=r"--methods: pusvd is not a method of bench t \(its methods: angular_dino, "
+    with pytest.raises(UserError, match=r"--methods: pusvd is not one of bench t's methods \(they are: angular_dino, "
                                         r"iforest\)"):
         run_bench(plan, methods=["pusvd"], runner=fake_runner, quiet=True)
     report = run_bench(plan, methods=["iforest"], runner=fake_runner, quiet=True)
@@ -327,7 +327,7 @@ def test_cli_bad_bench_input_exits_2_and_writes_nothing(tmp_path, capsys):
     assert main(["bench", "merge", "--config", str(write_bench(tmp_path)), "--jobs", "2"]) == 2
     assert main(["bench", "merge", "--config", str(write_bench(tmp_path)), "--methods", "iforest"]) == 2
     assert main(["bench", "--config", str(write_bench(tmp_path)), "--methods", "nope"]) == 2
-    assert "--methods: nope is not a method of bench t" in capsys.readouterr().err
+    assert "--methods: nope is not one of bench t's methods" in capsys.readouterr().err
     assert main(["bench", "--config", str(path), "--shard", "2/1"]) == 2
     assert not (tmp_path / "results").exists() and not (tmp_path / "runs").exists()
 
@@ -377,7 +377,7 @@ def test_the_committed_fashion_mnist_bench_is_the_documented_sweep(monkeypatch):
 
 def test_classes_train_only_those_cells_and_the_table_still_shows_every_cell(tmp_path):
     plan = load_bench(write_bench(tmp_path))
-    with pytest.raises(UserError, match=r"--classes: 7 is not a normal class of bench t \(its classes: 0, 3\)"):
+    with pytest.raises(UserError, match=r"--classes: 7 is not one of bench t's classes \(they are: 0, 3\)"):
         run_bench(plan, classes=[7], runner=fake_runner, quiet=True)
     report = run_bench(plan, classes=[3], runner=fake_runner, quiet=True)
     assert {o.cell.normal_class for o in report.outcomes} == {3} and len(report.outcomes) == 4
@@ -393,6 +393,8 @@ def test_groups_are_sweeps_with_their_own_settings_folders_and_tables(tmp_path):
     config = plan.configs[small[0]]
     assert (config.n_positive, config.n_unlabeled_anomaly) == (10, 20)  # the group's settings on the bench's
     assert plan.cell_path(small[0]) == plan.cells_dir / "angular_dino" / "small" / "digits_c3_u0_s5.json"
+    report = run_bench(plan, groups=["small"], runner=fake_runner, quiet=True)
+    assert {o.cell.group for o in report.outcomes} == {"small"}
     markdown = run_bench(plan, runner=fake_runner, quiet=True).markdown
     assert "## Group `full`" in markdown and "## Group `small`" in markdown
     assert (plan.results_dir / "small" / "table.csv").is_file() and (plan.results_dir / "full" / "per_class.csv").is_file()

@@ -33,6 +33,8 @@ def _parser() -> argparse.ArgumentParser:
                        help="train only these methods' cells now (the bench's method names); the table shows all")
     bench.add_argument("--classes", nargs="+", type=int, metavar="C",
                        help="train only the cells of these normal classes now; the table shows all")
+    bench.add_argument("--groups", nargs="+", metavar="GROUP",
+                       help="train only the cells of these groups now (a bench with `groups`); the table shows all")
     bench.add_argument("--quiet", action="store_true", help="no per-run progress bars or summaries")
     score = commands.add_parser("score", help="anomaly scores and 0/1 labels of images, as CSV (needs only model.pt)")
     score.add_argument("--run", required=True, help="run directory holding model.pt")
@@ -71,14 +73,16 @@ def _bench(args: argparse.Namespace) -> int:
     from angular_dino.runs.bench import load_bench, merge, run_bench
     from angular_dino.runs.bench.cells import parse_shard
 
-    if args.action == "merge" and (args.shard != "1/1" or args.jobs != 1 or args.methods or args.classes):
+    if args.action == "merge" and (args.shard != "1/1" or args.jobs != 1 or args.methods or args.classes
+                                  or args.groups):
         raise UserError("bench merge trains nothing: it takes --config (and --set) only")
     shard = parse_shard(args.shard)
     plan = load_bench(args.config, parse_overrides(args.set))
     if args.action == "merge":
         merge(plan)
         return 0
-    report = run_bench(plan, shard=shard, jobs=args.jobs, methods=args.methods, classes=args.classes, quiet=args.quiet)
+    report = run_bench(plan, shard=shard, jobs=args.jobs, methods=args.methods, classes=args.classes,
+                       groups=args.groups, quiet=args.quiet)
     return 1 if report.failed else 0
 
 

@@ -88,23 +88,22 @@ def threads_per_job(jobs: int) -> int:
 
 
 def run_bench(plan: BenchPlan, *, shard: tuple[int, int] = (1, 1), jobs: int = 1,
-              methods: Sequence[str] | None = None, classes: Sequence[int] | None = None, quiet: bool = False,
-              runner: CellRunner = train_cell) -> BenchReport:
-    """Train this shard's cells that are not done yet (of `methods` and normal `classes` only, when given: the
-    share wanted first in a long sweep), then write and print the tables of all cells."""
+              methods: Sequence[str] | None = None, classes: Sequence[int] | None = None,
+              groups: Sequence[str] | None = None, quiet: bool = False, runner: CellRunner = train_cell) -> BenchReport:
+    """Train this shard's cells that are not done yet (of `methods`, normal `classes` and `groups` only, when given:
+    the share wanted first in a long sweep), then write and print the tables of all cells."""
     if jobs < 1:
         raise UserError(f"--jobs must be at least 1, got {jobs}")
-    unknown = sorted(set(methods or ()) - set(plan.methods))
-    if unknown:
-        raise UserError(f"--methods: {', '.join(unknown)} is not a method of bench {plan.name} "
-                        f"(its methods: {', '.join(plan.methods)})")
-    unknown_classes = sorted(set(classes or ()) - {cell.normal_class for cell in plan.cells})
-    if unknown_classes:
-        raise UserError(f"--classes: {', '.join(map(str, unknown_classes))} is not a normal class of bench {plan.name} "
-                        f"(its classes: {', '.join(map(str, sorted({c.normal_class for c in plan.cells})))})")
+    wanted = {"methods": ("method", methods), "classes": ("normal_class", classes), "groups": ("group", groups)}
+    for option, (attribute, values) in wanted.items():
+        known = sorted({getattr(cell, attribute) for cell in plan.cells}, key=str)
+        unknown = [value for value in values or () if value not in known]
+        if unknown:
+            raise UserError(f"--{option}: {', '.join(map(str, unknown))} is not one of bench {plan.name}'s "
+                            f"{option} (they are: {', '.join(map(str, known))})")
     records = read_cells(plan)
     mine = [cell for cell in shard_cells(plan.cells, *shard)
-            if (not methods or cell.method in methods) and (not classes or cell.normal_class in classes)]
+            if all(not values or getattr(cell, attribute) in values for attribute, values in wanted.values())]
     pending = [cell for cell in mine if records.get(cell, {}).get("status") != DONE]
     print(f"bench {plan.name}: {len(plan.cells)} cells; shard {shard[0]}/{shard[1]} has {len(mine)}, "
           f"{len(mine) - len(pending)} done, {len(pending)} to run", file=sys.stderr)
