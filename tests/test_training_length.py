@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import math
+from pathlib import Path
 import warnings
 
 import numpy as np
@@ -76,3 +77,14 @@ def test_large_api_images_are_downscaled_with_a_warning():
     with pytest.warns(UserWarning, match="96 are downscaled to 64"):
         detector = AngularDINO(steps=1, batch_size=8, num_threads=1).fit(images, y)
     assert detector.input_shape_ == (1, 64, 64)
+
+
+def test_the_fashion_profile_on_digits_trains_with_a_notice(tmp_path, capsys):
+    from angular_dino.cli import main
+
+    root = Path(__file__).resolve().parents[1]
+    out = tmp_path / "run"
+    status = main(["train", "--config", str(root / "configs" / "fashion_mnist.yml"), "--set", "dataset=digits",
+                   "--set", "steps=4", "--set", "num_threads=1", "--set", f"output_dir={out}", "--quiet"])
+    assert status == 0 and (out / "result.json").is_file()
+    assert "training with batch_size" in capsys.readouterr().err
