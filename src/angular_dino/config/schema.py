@@ -18,6 +18,7 @@ MARGIN_TYPES = ("student", "teacher", "both")
 AUGMENTATIONS = ("digits", "clothing", "natural")
 DEVICES = ("auto", "cpu", "cuda")
 PRECISIONS = ("auto", "bf16", "fp16", "fp32")
+LOGGERS = ("none", "tensorboard", "mlflow")
 FOLDER = "folder"  # the data source of a user's own images (data/folder.py)
 METHODS = ("angular_dino", "iforest", "ae", "deepsvdd", "deepsad", "abc", "loe", "soel", "pu", "puae", "pusvdd")
 ANGULAR_DINO = ("angular_dino",)
@@ -58,6 +59,10 @@ class Config:
     diagnostic_test_metrics: bool = angular_dino_setting(
         False, "Diagnostic only: also log test AUROC every epoch (labelled `diagnostic_test_*`, never used "
                "for any choice).", resume_neutral=True)
+    logger: str = setting("none", "Also log each epoch's record (as metrics.jsonl) and the settings to `tensorboard` "
+                                  "(events in the run's tensorboard/) or `mlflow` (the store MLFLOW_TRACKING_URI names; "
+                                  "default mlflow.db in the working directory); each needs its extra installed.",
+                          choices=LOGGERS, resume_neutral=True)
 
     # --- compute and checkpoints -------------------------------------------------------------
     checkpoint_every_iters: int = angular_dino_setting(
