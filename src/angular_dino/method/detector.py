@@ -26,6 +26,7 @@ from angular_dino.method.epochs import EpochLoop
 from angular_dino.method.model.backbones import backbone_errors
 from angular_dino.method.model.network import AngularDINONet
 from angular_dino.method.prototypes import IdentifiedPrototypes, anomaly_score
+from angular_dino.method.scorer import Scorer
 from angular_dino.method.teacher import teacher_outputs
 from angular_dino.method.trainer import Trainer
 from angular_dino.method.views import views_for
@@ -117,6 +118,12 @@ class AngularDINO(BaseDetector):
     def decision_function(self, X: Any) -> np.ndarray:
         """Anomaly scores: mean cosine to the anomaly prototypes − mean cosine to the normal ones."""
         return anomaly_score(self._teacher_outputs(X)[1], self._prototypes).double().numpy()
+
+    def scorer(self) -> Scorer:
+        """The fitted model as one module for export (float32, on the CPU): uint8 images at `input_shape_` in,
+        the scores of `decision_function` out."""
+        self._check_model()
+        return Scorer(self._net, self._prototypes, self.mean_, self.std_, self.input_shape_).eval()
 
     def embed(self, X: Any) -> np.ndarray:
         """Teacher embeddings (N×D unit vectors) of clean images, e.g. for a 2-D map."""
