@@ -121,8 +121,12 @@ class Config:
                                                              "image_size).", low=4)
 
     # --- model -------------------------------------------------------------------------------
-    arch: str = angular_dino_setting("resnet18", "Backbone: `resnet18` (stride-1 stem) or a narrower CPU variant "
-                                                 "(`resnet_cpu`, `resnet_tiny`).")
+    arch: str = angular_dino_setting("resnet18", "Backbone: `resnet18` (stride-1 stem), a narrower CPU variant "
+                                                 "(`resnet_cpu`, `resnet_tiny`), or `timm:<name>`, a timm model (the "
+                                                 "timm extra).")
+    pretrained_weights: str | None = angular_dino_setting(
+        None, "With `arch: timm:<name>`: a local file of that model's weights (a saved state dict) to start from; "
+              "null = random initialisation. Nothing is downloaded.")
     emb_dim: int = angular_dino_setting(64, "Dimension of the backbone embedding e.", low=2)
     head_hidden_dim: int = angular_dino_setting(128, "Hidden width of the DINO head MLP.", low=1)
     out_dim: int = angular_dino_setting(256, "Logits of the DINO head's last layer.", low=2)

@@ -49,7 +49,8 @@ class AngularDINO(BaseDetector):
 
     def __init__(self, **settings: Any) -> None:
         checked = build_config(settings)  # unknown keys and bad values fail here, not after fit
-        self._requested = self.config = checked.require_valid(backbone_errors(checked.config.arch))
+        self._requested = self.config = checked.require_valid(
+            backbone_errors(checked.config.arch, checked.config.pretrained_weights))
 
     @classmethod
     def from_config(cls, config: Config) -> "AngularDINO":
@@ -94,7 +95,7 @@ class AngularDINO(BaseDetector):
         self.precision_ = precision
         self.history_ = history
         size = self.config.image_size
-        self.input_shape_ = (net.backbone.stem[0].in_channels, size, size)
+        self.input_shape_ = (net.in_channels, size, size)
 
     def result_fields(self) -> dict[str, Any]:
         return {"prototypes": self._prototypes.to_dict(), "epochs": self.config.epochs, "precision": self.precision_,

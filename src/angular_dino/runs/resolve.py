@@ -22,8 +22,9 @@ def resolve_config(raw: Mapping[str, Any], overrides: Mapping[str, Any] | None =
     Returns the resolved config and notices (ignored keys). Raises `UserError` listing every problem.
     """
     checked = build_config(raw, overrides)
-    config = checked.require_valid([*data_errors(checked.config), *backbone_errors(checked.config.arch),
-                                   *logger_errors(checked.config)])
+    config = checked.require_valid([*data_errors(checked.config),
+                                    *backbone_errors(checked.config.arch, checked.config.pretrained_weights),
+                                    *logger_errors(checked.config)])
     return with_data_defaults(config), checked.notices
 
 
