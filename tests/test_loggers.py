@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from angular_dino.errors import UserError
-from angular_dino.runs.loggers import split_record
+from angular_dino.runs.loggers import open_logger, split_record
 from angular_dino.runs.resolve import resolve_config
 from angular_dino.runs.training_run import train
 
@@ -66,3 +66,12 @@ def test_mlflow_run_holds_the_settings_and_every_epoch(digits_settings, tmp_path
     assert [(m.step, m.value) for m in history] == [(i, pytest.approx(r["val_loss"])) for i, r in enumerate(records)]
     copy = Path(client.download_artifacts(logged.info.run_id, "metrics.jsonl", str(tmp_path)))
     assert [json.loads(line) for line in copy.read_text().splitlines()] == records
+
+
+def test_an_mlflow_store_that_cannot_open_is_a_clear_error(tmp_path, monkeypatch):
+    pytest.importorskip("mlflow")
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", "nosuchscheme://store")
+    config = resolve_config({"dataset": "digits", "logger": "mlflow"})[0]
+    with pytest.raises(UserError, match=r"logger: mlflow could not start a run in nosuchscheme://store \(.*\); "
+                                        "set MLFLOW_TRACKING_URI to a store that works, or use logger: none"):
+        open_logger(config, tmp_path)

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from angular_dino.config import Config
+from angular_dino.errors import UserError
 
 PACKAGES = {"tensorboard": "tensorboard", "mlflow": "mlflow"}  # logger -> the module it needs
 
@@ -93,9 +94,14 @@ class MLflowLogger(ExperimentLogger):
         import mlflow  # the mlflow extra
 
         self.mlflow = mlflow
-        self.run = mlflow.start_run(run_name=run_path.name, tags={
-            "angular_dino.run_dir": str(run_path.resolve()), "angular_dino.method": config.method,
-            "angular_dino.dataset": config.dataset})
+        try:
+            mlflow.start_run(run_name=run_path.name, tags={
+                "angular_dino.run_dir": str(run_path.resolve()), "angular_dino.method": config.method,
+                "angular_dino.dataset": config.dataset})
+        except mlflow.exceptions.MlflowException as exc:  # an unreachable server, a store it cannot open
+            raise UserError(f"logger: mlflow could not start a run in {mlflow.get_tracking_uri()} "
+                            f"({str(exc).strip().splitlines()[0][:200]}); set MLFLOW_TRACKING_URI to a store "
+                            "that works, or use logger: none") from None
         mlflow.log_params({k: json.dumps(v) if not isinstance(v, str) else v for k, v in config.to_dict().items()})
 
     def _write(self, step: int, record: dict[str, Any], history: list[dict[str, Any]]) -> None:
