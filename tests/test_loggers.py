@@ -55,6 +55,7 @@ def test_mlflow_run_holds_the_settings_and_every_epoch(digits_settings, tmp_path
     store = f"sqlite:///{tmp_path / 'mlflow.db'}"
     monkeypatch.setenv("MLFLOW_TRACKING_URI", store)
     monkeypatch.setenv("MLFLOW_EXPERIMENT_NAME", "digits")
+    monkeypatch.chdir(tmp_path)  # the SQLite store keeps its artifacts in ./mlruns
     train(resolve_config({**digits_settings, "method": "ae", "baseline_epochs": 2, "logger": "mlflow"})[0],
           quiet=True)
     client = mlflow.tracking.MlflowClient(store)
