@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Sets up AngularDINO on a fresh machine (Python 3.10+ with pip): a virtual environment in .venv with
-# the CPU build of PyTorch and the package, and Fashion-MNIST from Debian's package when apt is usable.
+# the CPU build of PyTorch, the package with the extras its tests use, and Fashion-MNIST from Debian's package
+# when apt is usable.
 # Safe to run again: what is already there is kept.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -8,7 +9,12 @@ cd "$(dirname "$0")/.."
 if [ ! -x .venv/bin/python ]; then
   "${PYTHON:-python3}" -m venv .venv
 fi
-.venv/bin/python -m pip install --quiet --disable-pip-version-check -r requirements/cpu.txt -e ".[test]"
+.venv/bin/python -m pip install --quiet --disable-pip-version-check -r requirements/cpu.txt \
+  -e ".[test,tensorboard,mlflow,onnx]"
+# timm for its tests, without its torchvision: PyPI's torchvision is built for CUDA torch and does not load beside
+# the CPU build (tests/test_timm_backbone.py says how the tests import timm without it).
+.venv/bin/python -m pip install --quiet --disable-pip-version-check --no-deps "timm>=1.0"
+.venv/bin/python -m pip install --quiet --disable-pip-version-check huggingface_hub safetensors
 
 if [ ! -d /usr/share/datasets/fashion-mnist ]; then
   if command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then

@@ -50,6 +50,11 @@ def _parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--data", help="another test folder (normal/ and anomaly/, or test/normal/ and "
                                          "test/anomaly/); default: the run's own test split")
     evaluate.add_argument("--out", help="output folder (default: the run directory; RUN/evaluate_NAME with --data)")
+    export = commands.add_parser("export", help="the run's model as a self-contained TorchScript or ONNX scorer: "
+                                                "uint8 images in, anomaly scores out")
+    export.add_argument("--run", required=True, help="run directory holding model.pt (an AngularDINO run)")
+    export.add_argument("--format", required=True, choices=("torchscript", "onnx"), help="file format")
+    export.add_argument("--out", help="file to write (default: RUN/scorer.pt or RUN/scorer.onnx)")
     return parser
 
 
@@ -113,11 +118,17 @@ def _evaluate(args: argparse.Namespace) -> None:
           f"written to {evaluation['out_dir']}")
 
 
+def _export(args: argparse.Namespace) -> None:
+    from angular_dino.runs.export import export_run
+
+    print(f"wrote {export_run(args.run, args.format, args.out)}", file=sys.stderr)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
-        status = {"train": _train, "bench": _bench, "init": _init, "score": _score,
-                  "evaluate": _evaluate}[args.command](args) or 0
+        status = {"train": _train, "bench": _bench, "init": _init, "score": _score, "evaluate": _evaluate,
+                  "export": _export}[args.command](args) or 0
     except UserError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

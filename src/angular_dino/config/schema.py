@@ -18,6 +18,7 @@ MARGIN_TYPES = ("student", "teacher", "both")
 AUGMENTATIONS = ("digits", "clothing", "natural")
 DEVICES = ("auto", "cpu", "cuda")
 PRECISIONS = ("auto", "bf16", "fp16", "fp32")
+LOGGERS = ("none", "tensorboard", "mlflow")
 FOLDER = "folder"  # the data source of a user's own images (data/folder.py)
 DEVELOPMENT = "development"  # evaluate_on: the development set, drawn from unused train-pool images
 EVALUATION_SETS = ("test", DEVELOPMENT)
@@ -63,6 +64,10 @@ class Config:
     diagnostic_test_metrics: bool = angular_dino_setting(
         False, "Diagnostic only: also log test AUROC every epoch (labelled `diagnostic_test_*`, never used "
                "for any choice).", resume_neutral=True)
+    logger: str = setting("none", "Also log each epoch's record (as metrics.jsonl) and the settings to `tensorboard` "
+                                  "(events in the run's tensorboard/) or `mlflow` (the store MLFLOW_TRACKING_URI names; "
+                                  "default mlflow.db in the working directory); each needs its extra installed.",
+                          choices=LOGGERS, resume_neutral=True)
 
     # --- compute and checkpoints -------------------------------------------------------------
     checkpoint_every_iters: int = angular_dino_setting(
@@ -124,8 +129,12 @@ class Config:
                                                              "image_size).", low=4)
 
     # --- model -------------------------------------------------------------------------------
-    arch: str = angular_dino_setting("resnet_tiny", "Backbone: `resnet18` (stride-1 stem) or a narrower CPU variant "
-                                                 "(`resnet_cpu`, `resnet_tiny`).")
+    arch: str = angular_dino_setting("resnet_tiny", "Backbone: `resnet18` (stride-1 stem), a narrower CPU variant "
+                                                    "(`resnet_cpu`, `resnet_tiny`), or `timm:<name>`, a timm model "
+                                                    "(the timm extra).")
+    pretrained_weights: str | None = angular_dino_setting(
+        None, "With `arch: timm:<name>`: a local file of that model's weights (a saved state dict) to start from; "
+              "null = random initialisation. Nothing is downloaded.")
     emb_dim: int = angular_dino_setting(64, "Dimension of the backbone embedding e.", low=2)
     head_hidden_dim: int = angular_dino_setting(128, "Hidden width of the DINO head MLP.", low=1)
     out_dim: int = angular_dino_setting(256, "Logits of the DINO head's last layer.", low=2)

@@ -26,6 +26,7 @@ from angular_dino.method.epochs import EpochLoop
 from angular_dino.method.model.backbones import backbone_errors
 from angular_dino.method.model.network import AngularDINONet
 from angular_dino.method.prototypes import IdentifiedPrototypes, anomaly_score
+from angular_dino.method.scorer import Scorer
 from angular_dino.method.teacher import teacher_outputs
 from angular_dino.method.trainer import Trainer
 from angular_dino.method.training_length import with_training_length
@@ -49,7 +50,8 @@ class AngularDINO(BaseDetector):
 
     def __init__(self, **settings: Any) -> None:
         checked = build_config(settings)  # unknown keys and bad values fail here, not after fit
-        self._requested = self.config = checked.require_valid(backbone_errors(checked.config.arch))
+        self._requested = self.config = checked.require_valid(
+            backbone_errors(checked.config.arch, checked.config.pretrained_weights))
 
     @classmethod
     def from_config(cls, config: Config) -> "AngularDINO":
@@ -97,7 +99,7 @@ class AngularDINO(BaseDetector):
         self.precision_ = precision
         self.history_ = history
         size = self.config.image_size
-        self.input_shape_ = (net.backbone.stem[0].in_channels, size, size)
+        self.input_shape_ = (net.in_channels, size, size)
 
     def result_fields(self) -> dict[str, Any]:
         return {"prototypes": self._prototypes.to_dict(), "epochs": self.config.epochs,
@@ -122,6 +124,12 @@ class AngularDINO(BaseDetector):
     def decision_function(self, X: Any) -> np.ndarray:
         """Anomaly scores: mean cosine to the anomaly prototypes − mean cosine to the normal ones."""
         return anomaly_score(self._teacher_outputs(X)[1], self._prototypes).double().numpy()
+
+    def scorer(self) -> Scorer:
+        """The fitted model as one module for export (float32, on the CPU): uint8 images at `input_shape_` in,
+        the scores of `decision_function` out."""
+        self._check_model()
+        return Scorer(self._net, self._prototypes, self.mean_, self.std_, self.input_shape_).eval()
 
     def embed(self, X: Any) -> np.ndarray:
         """Teacher embeddings (N×D unit vectors) of clean images, e.g. for a 2-D map."""

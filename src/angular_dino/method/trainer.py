@@ -70,7 +70,7 @@ class Trainer:
         self.views = MultiCropViews(views, torch.Generator().manual_seed(view_seed + context.rank))
 
         network = AngularDINONet(config.arch, train_images.shape[1], config.emb_dim, config.head_hidden_dim,
-                                 config.out_dim, config.prototype_num)
+                                 config.out_dim, config.prototype_num, config.pretrained_weights)
         network = synchronise_batchnorm(network, context, device)
         memory_format = torch.channels_last if config.channels_last else torch.preserve_format
         self.student = network.to(device, memory_format=memory_format)

@@ -1,4 +1,5 @@
-"""The run directory's `FitMonitor`: one progress bar, metrics.jsonl after every epoch, checkpoints, stop signals.
+"""The run directory's `FitMonitor`: one progress bar, metrics.jsonl (and the `logger`'s copy) after every epoch,
+checkpoints, stop signals.
 
 Checkpoints (of a detector that hands out snapshots: AngularDINO) are written atomically to
 checkpoints/last.pt at the end of every epoch and every `checkpoint_every_iters` steps. On SIGINT/SIGTERM
@@ -20,6 +21,7 @@ from angular_dino.config import Config
 from angular_dino.detection.metrics import detection_metrics
 from angular_dino.detection.monitor import FitMonitor, Progress, Scores, Snapshot
 from angular_dino.errors import UserError
+from angular_dino.runs.loggers import ExperimentLogger, open_logger
 from angular_dino.runs.run_dir import RunDirectory, RunState
 from angular_dino.runtime.distributed import Distributed
 from angular_dino.runtime.interrupts import StopRequest, TrainingStopped
@@ -38,6 +40,8 @@ class RunMonitor(FitMonitor):
         self.quiet = quiet
         self.resumed = False
         self.bar: tqdm | None = None
+        self.logger: ExperimentLogger | None = None  # `logger`'s, from `begin` on (rank 0 only)
+        self.finished = False
         self.losses: list[float] = []
 
     def notice(self, message: str) -> None:
@@ -74,6 +78,8 @@ class RunMonitor(FitMonitor):
     def begin(self, progress: Progress, unit: str) -> None:
         if not self.resumed and self.processes.is_main:
             self.run.start(self.config)  # only now: a fit that fails on its input leaves no files behind
+        if self.processes.is_main:
+            self.logger = open_logger(self.config, self.run.path)
         self.bar = tqdm(total=progress.total, initial=progress.step, unit=unit, dynamic_ncols=True, file=sys.stderr,
                         disable=self.quiet or not self.processes.is_main)
         self._describe(progress)
@@ -113,6 +119,8 @@ class RunMonitor(FitMonitor):
             self._save(snapshot)
         if self.processes.is_main:
             self.run.write_metrics(history)
+            self.logger.log(history)
+        self.finished = progress.epoch >= progress.epochs
         if stopping:
             raise self._stopped(progress, kept=snapshot is not None)
         self._describe(progress)
@@ -120,6 +128,8 @@ class RunMonitor(FitMonitor):
     def close(self) -> None:
         if self.bar is not None:
             self.bar.close()
+        if self.logger is not None:
+            self.logger.close(self.finished)
 
     # --- checkpoints and stops --------------------------------------------------------------------
     def _stop_requested(self) -> bool:

@@ -1,8 +1,9 @@
-"""ResNet backbones (image -> emb_dim vector) and their registry.
+"""Backbones (image -> emb_dim vector) and their registry: our ResNets by name, and timm's as `timm:<name>`.
 
 The reference is ResNet-18 with a stride-1 3×3 stem and no max-pool (METHOD §9), which suits small
 images; the narrower and shallower variants exist because 2 CPU cores cannot train ResNet-18 in
-minutes. Add a backbone by adding an entry to `BACKBONES`.
+minutes. Add a backbone by adding an entry to `BACKBONES`. A timm model (an optional extra) may start from
+a local weights file (`timm_backbone.py`).
 """
 from __future__ import annotations
 
@@ -11,6 +12,8 @@ from dataclasses import dataclass
 
 import torch
 from torch import nn
+
+from angular_dino.method.model.timm_backbone import PREFIX, TimmBackbone, timm_errors
 
 
 class BasicBlock(nn.Module):
@@ -62,14 +65,23 @@ BACKBONES: dict[str, ResNetShape] = {
 }
 
 
-def build_backbone(arch: str, in_channels: int, emb_dim: int) -> ResNet:
+def build_backbone(arch: str, in_channels: int, emb_dim: int, pretrained_weights: str | None = None) -> nn.Module:
+    """The backbone `arch` names; a timm one starts from `pretrained_weights` when given (the others take none)."""
+    if arch.startswith(PREFIX):
+        return TimmBackbone(arch[len(PREFIX):], in_channels, emb_dim, pretrained_weights)
     return ResNet(BACKBONES[arch], in_channels, emb_dim)
 
 
-def backbone_errors(arch: str) -> list[str]:
-    """The config error for a backbone name that `BACKBONES` does not hold (none when it does)."""
+def backbone_errors(arch: str, pretrained_weights: str | None = None) -> list[str]:
+    """The config errors of a backbone: a name that `BACKBONES` (or timm) does not hold, weights it cannot take."""
+    if arch.startswith(PREFIX):
+        return timm_errors(arch[len(PREFIX):], pretrained_weights)
+    if pretrained_weights is not None:
+        return [f"pretrained_weights: only a timm backbone (arch: {PREFIX}<name>) starts from a weights file; "
+                f"{arch!r} trains from scratch, so leave pretrained_weights null"]
     if arch in BACKBONES:
         return []
     close = difflib.get_close_matches(arch, list(BACKBONES), n=1)
     hint = f" Did you mean `{close[0]}`?" if close else ""
-    return [f"arch: unknown backbone {arch!r}; choose one of {', '.join(BACKBONES)}.{hint}"]
+    return [f"arch: unknown backbone {arch!r}; choose one of {', '.join(BACKBONES)}, or {PREFIX}<name> for a timm "
+            f"model.{hint}"]

@@ -11,9 +11,10 @@ from angular_dino.method.model.heads import CosineLinear, DINOHead
 
 class AngularDINONet(nn.Module):
     def __init__(self, arch: str, in_channels: int, emb_dim: int, head_hidden_dim: int, out_dim: int,
-                 prototype_num: int) -> None:
+                 prototype_num: int, pretrained_weights: str | None = None) -> None:
         super().__init__()
-        self.backbone = build_backbone(arch, in_channels, emb_dim)
+        self.in_channels = in_channels
+        self.backbone = build_backbone(arch, in_channels, emb_dim, pretrained_weights)
         self.head = DINOHead(emb_dim, head_hidden_dim, out_dim)
         self.prototypes = CosineLinear(emb_dim, prototype_num)
 

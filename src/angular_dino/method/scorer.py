@@ -1,0 +1,44 @@
+"""A fitted AngularDINO as one self-contained module, for export: uint8 images in, anomaly scores out.
+
+The module holds everything `decision_function` applies after its input conversions: the scaling to [0, 1], the
+channel normalisation, the teacher's backbone, the unit prototype vectors and the identified prototypes of the
+score (METHOD §8). It computes in float32 (a model trained under bf16 autocast scores under it, so its exported
+scores differ from `decision_function` in the last digits).
+"""
+from __future__ import annotations
+
+import copy
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from angular_dino.method.model.network import AngularDINONet
+from angular_dino.method.prototypes import IdentifiedPrototypes
+
+
+class Scorer(nn.Module):
+    """uint8 images, N×H×W (one channel) or N×C×H×W, at the model's channels and size -> float32 scores (N,)."""
+
+    def __init__(self, net: AngularDINONet, prototypes: IdentifiedPrototypes, mean: tuple[float, ...],
+                 std: tuple[float, ...], input_shape: tuple[int, int, int]) -> None:
+        super().__init__()
+        self.backbone = copy.deepcopy(net.backbone).float().cpu().to(memory_format=torch.contiguous_format).eval()
+        self.backbone.requires_grad_(False)
+        self.channels, self.height, self.width = input_shape
+        self.register_buffer("mean", torch.tensor(mean, dtype=torch.float32).view(1, -1, 1, 1))
+        self.register_buffer("std", torch.tensor(std, dtype=torch.float32).view(1, -1, 1, 1))
+        self.register_buffer("prototype_vectors", net.prototypes.unit_weight().detach().float().cpu())
+        self.register_buffer("anomaly", torch.tensor(prototypes.anomaly, dtype=torch.long))
+        self.register_buffer("normal", torch.tensor(prototypes.normal, dtype=torch.long))
+
+    def forward(self, images: torch.Tensor) -> torch.Tensor:
+        if images.dim() == 3:
+            images = images.unsqueeze(1)
+        if images.dim() != 4 or images.shape[1] != self.channels or images.shape[2] != self.height \
+                or images.shape[3] != self.width:
+            raise ValueError(f"expected uint8 images N×{self.channels}×{self.height}×{self.width}")
+        x = (images.float() / 255 - self.mean) / self.std
+        embedding = F.normalize(self.backbone(x), dim=-1)
+        cosines = F.linear(embedding, self.prototype_vectors)
+        return cosines.index_select(1, self.anomaly).mean(dim=1) - cosines.index_select(1, self.normal).mean(dim=1)
