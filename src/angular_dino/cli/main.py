@@ -41,6 +41,12 @@ def _parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--data", help="another test folder (normal/ and anomaly/, or test/normal/ and "
                                          "test/anomaly/); default: the run's own test split")
     evaluate.add_argument("--out", help="output folder (default: the run directory; RUN/evaluate_NAME with --data)")
+    suggest = commands.add_parser("suggest", help="the unlabeled training images most likely to be anomalies "
+                                                  "(what to label next), as CSV")
+    suggest.add_argument("--run", required=True, help="run directory (its config.yaml says where the data is)")
+    suggest.add_argument("--n", type=int, required=True, help="how many images to list, most anomalous first")
+    suggest.add_argument("--out", default="-", help="CSV file to write: path (or index),score,rank; "
+                                                    "default - (standard output)")
     return parser
 
 
@@ -82,19 +88,27 @@ def _score(args: argparse.Namespace) -> None:
 
 
 def _evaluate(args: argparse.Namespace) -> None:
-    from angular_dino.detection.metrics import metrics_table
+    from angular_dino.detection.metrics import metrics_table, threshold_table
     from angular_dino.runs.evaluate import evaluate
 
     evaluation = evaluate(args.run, args.data, args.out)
     print(metrics_table(evaluation))
-    print(f"threshold {evaluation['threshold']:.4f} ({evaluation['threshold_rule']}); "
-          f"written to {evaluation['out_dir']}")
+    print(threshold_table(evaluation["at_threshold"], evaluation["threshold_rule"]))
+    print(f"written to {evaluation['out_dir']}")
+
+
+def _suggest(args: argparse.Namespace) -> None:
+    from angular_dino.runs.suggest import suggest_run
+
+    count = suggest_run(args.run, args.n, args.out)
+    print(f"listed {count} unlabeled training images{'' if args.out == '-' else f' in {args.out}'}", file=sys.stderr)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
-        status = {"train": _train, "bench": _bench, "score": _score, "evaluate": _evaluate}[args.command](args) or 0
+        status = {"train": _train, "bench": _bench, "score": _score, "evaluate": _evaluate,
+                  "suggest": _suggest}[args.command](args) or 0
     except UserError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -35,4 +35,9 @@ def summary_table(result: dict[str, Any]) -> str:
     if "prototypes" in result:  # baselines have none
         timing += (f"; normal prototypes {result['prototypes']['normal']}, "
                    f"anomaly prototypes {result['prototypes']['anomaly']}")
-    return "\n".join([metrics_table(result), timing])
+    at = result.get("at_threshold")
+    lines = [metrics_table(result), timing]
+    if at:
+        lines.insert(1, " ".join(f"{name} {'n/a' if at[name] is None else f'{at[name]:.4f}'}"
+                                 for name in ("precision", "recall", "f1")) + " at the threshold")
+    return "\n".join(lines)
