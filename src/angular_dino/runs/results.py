@@ -12,7 +12,7 @@ import torch
 from angular_dino.config import Config
 from angular_dino.data.prepare import PUData
 from angular_dino.data.pu_split import kind_counts
-from angular_dino.detection.metrics import metrics_table
+from angular_dino.detection.metrics import metrics_table, threshold_table
 from angular_dino.version import __version__
 
 
@@ -36,8 +36,5 @@ def summary_table(result: dict[str, Any]) -> str:
         timing += (f"; normal prototypes {result['prototypes']['normal']}, "
                    f"anomaly prototypes {result['prototypes']['anomaly']}")
     at = result.get("at_threshold")
-    lines = [metrics_table(result), timing]
-    if at:
-        lines.insert(1, " ".join(f"{name} {'n/a' if at[name] is None else f'{at[name]:.4f}'}"
-                                 for name in ("precision", "recall", "f1")) + " at the threshold")
-    return "\n".join(lines)
+    headline = [threshold_table(at).splitlines()[0]] if at else []  # precision, recall and F1
+    return "\n".join([metrics_table(result), *headline, timing])
