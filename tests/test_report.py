@@ -1,5 +1,6 @@
 """Plots and report.html: every file written and readable, optional parts skipped, odd inputs survived."""
 import base64
+import io
 import re
 import subprocess
 import sys
@@ -16,8 +17,9 @@ from angular_dino.detection.metrics import detection_metrics
 from angular_dino.method.teacher import teacher_outputs
 from angular_dino.method.trainer import Trainer
 from angular_dino.method.views import views_for
-from angular_dino.report import ReportInputs, write_report
-from angular_dino.report.curves import curve_series, training_curves
+from angular_dino.detection.metrics import threshold_metrics
+from angular_dino.report import ReportInputs, ScoredImages, write_report
+from angular_dino.report.curves import curve_series, margin_start, training_curves
 from angular_dino.report.detection import roc_curves, score_histograms
 from angular_dino.report.embedding import embedding_map
 from angular_dino.report.gallery import prototype_gallery
@@ -38,12 +40,18 @@ def synthetic_inputs(n: int = 120, epochs: int = 6, **overrides) -> ReportInputs
     history = [{"epoch": e, "loss": 3 / e, "loss_dino": 2 / e, "loss_ang": 1 / e, "lr": 1e-3 / e, "lambda": e / epochs,
                 "margin": 0.5, "seconds": 1.0, "normal_prototypes": [0, 1], "anomaly_prototypes": [2, 3],
                 "val_pu_auroc": 0.5 + e / 20} for e in range(1, epochs + 1)]
+    scores, class_names = kinds + rng.normal(size=n), tuple(f"digit {c}" for c in range(10))
     fields = dict(
         title="angular_dino · digits · normal 0 · unseen 9 · seed 0",
         result={"auroc": {"all": 0.91234, "seen": 0.95678, "unseen": 0.85}, "auprc": {"all": 0.8, "seen": 0.7,
-                "unseen": 0.6}, "train_seconds": 12.34, "wall_seconds": 20.0},
-        history=history, test_scores=kinds + rng.normal(size=n), test_kind=kinds, test_labels=labels,
-        class_names=tuple(f"digit {c}" for c in range(10)), threshold=0.75,
+                "unseen": 0.6}, "train_seconds": 12.34, "wall_seconds": 20.0, "threshold_rule": "val_f1",
+                "at_threshold": threshold_metrics(scores, kinds, 0.75, labels, class_names)},
+        history=history, test_scores=scores, test_kind=kinds, test_labels=labels,
+        class_names=class_names, threshold=0.75, settings=(("method", "angular_dino"), ("lr", "0.002")),
+        false_positives=ScoredImages(rng.integers(0, 256, (3, 1, 8, 8), dtype=np.uint8), [2.5, 1.9, 0.8],
+                                     ("digit 0 · normal",) * 3),
+        false_negatives=ScoredImages(np.zeros((0, 1, 8, 8), np.uint8), [], ()),
+        label_next=ScoredImages(rng.integers(0, 256, (2, 3, 8, 8), dtype=np.uint8), [3.0, 2.0], ("index 4", "<x>.png")),
         test_embeddings=embeddings / np.linalg.norm(embeddings, axis=1, keepdims=True),
         prototype_vectors=prototypes / np.linalg.norm(prototypes, axis=1, keepdims=True),
         normal_prototypes=(0, 1), anomaly_prototypes=(2, 3),
@@ -93,7 +101,7 @@ def test_full_report_writes_every_plot_as_a_png_and_the_html(tmp_path):
 def test_report_html_embeds_every_plot_and_shows_the_numbers(tmp_path):
     write_report(tmp_path, synthetic_inputs(title="run <b>&</b> \"quoted\""))
     page = (tmp_path / "report.html").read_text()
-    embedded = re.findall(r'src="data:image/png;base64,([A-Za-z0-9+/=]+)"', page)
+    embedded = re.findall(r'<img src="data:image/png;base64,([A-Za-z0-9+/=]+)"', page)  # the plots, not thumbnails
     assert [base64.b64decode(data) for data in embedded] == [(tmp_path / "plots" / n).read_bytes() for n in ALL_PLOTS]
     for name in ALL_PLOTS:
         assert f"plots/{name}" in page
@@ -125,7 +133,7 @@ def test_plots_without_their_inputs_are_skipped_cleanly(tmp_path, case, override
     assert plot_names(tmp_path) == sorted(expected), case
     for path in written[:-1]:
         assert_valid_png(path)
-    assert (tmp_path / "report.html").read_text().count("data:image/png;base64,") == len(expected)
+    assert (tmp_path / "report.html").read_text().count('<img src="data:image/png;base64,') == len(expected)
 
 
 def test_no_unseen_anomalies_leaves_the_unseen_curve_out_and_shows_na(tmp_path):
@@ -199,11 +207,27 @@ def test_training_curves_take_only_the_numbers_the_history_holds():
     assert np.isnan(series["val_pu_auroc"][0]) and np.isnan(series["val_loss"][0])
     figure = training_curves(history)
     titles = [ax.get_title() for ax in figure.axes if ax.get_visible()]
-    assert titles == ["Losses", "Validation (diagnostic = test, never used for choices)"]
+    assert titles == ["Losses", "Validation part (PU labels, training data)",
+                      "Test diagnostics (test labels, never used for choices)"]
     assert sorted(line.get_label() for line in figure.axes[0].lines) == ["total loss", "val_loss"]
     validation = {line.get_label(): line for line in figure.axes[1].lines}
+    assert list(validation) == ["val_pu_auroc"]  # validation figures apart from the test diagnostics
     assert list(validation["val_pu_auroc"].get_xdata()) == [2.0]  # the epoch without a value is left out
     assert validation["val_pu_auroc"].get_marker() == "o"  # so a lone value still shows
+    assert [line.get_label() for line in figure.axes[2].lines] == ["diagnostic_test_auroc.all"]
+
+
+def test_the_margin_start_is_marked_and_explained_on_the_loss_panel():
+    history = [{"epoch": e, "loss": 1.0 + (e >= 3), "margin": 0.5 if e >= 3 else 0.0} for e in range(1, 6)]
+    assert margin_start(history) == 3.0
+    losses = training_curves(history).axes[0]
+    marker = [line for line in losses.lines if line.get_label().startswith("margins start")]
+    assert len(marker) == 1 and list(marker[0].get_xdata()) == [3.0, 3.0]
+    assert "L_ANG jumps" in " ".join(text.get_text() for text in losses.get_legend().get_texts())
+    # a margin from the first epoch on, or none at all, is no change to mark
+    assert margin_start([{"epoch": e, "margin": 0.5} for e in (1, 2)]) is None
+    assert margin_start([{"epoch": e, "margin": 0.0} for e in (1, 2)]) is None
+    assert margin_start([{"epoch": 1, "loss": 1.0}, {"epoch": 2, "loss": 0.9}]) is None
 
 
 PYPLOT_CHECK = """
@@ -298,3 +322,56 @@ def test_a_threshold_far_off_the_scores_is_named_not_drawn():
     assert "threshold 0.5" in legend_texts(0.5)
     assert "threshold 1e+06 (off the scale)" in legend_texts(1e6)
     assert not any("threshold" in text for text in legend_texts(float("nan")))
+
+
+def thumbnails(page: str) -> list[tuple[np.ndarray, str]]:
+    """(pixels, caption text) of every gallery thumbnail on the page, in order."""
+    found = re.findall(r'<img class="thumb[^"]*" src="data:image/png;base64,([A-Za-z0-9+/=]+)"[^>]*>'
+                       r"<figcaption>(.*?)</figcaption>", page)
+    decoded = []
+    for data, caption in found:
+        with Image.open(io.BytesIO(base64.b64decode(data))) as image:
+            decoded.append((np.asarray(image), caption))
+    return decoded
+
+
+def test_report_shows_the_figures_at_the_threshold_the_settings_and_the_galleries(tmp_path):
+    inputs = synthetic_inputs()
+    write_report(tmp_path, inputs)
+    page = (tmp_path / "report.html").read_text()
+    at = inputs.result["at_threshold"]
+    c = at["confusion"]
+    assert c["tp"] + c["fp"] + c["fn"] + c["tn"] == 120 and c["fp"] and c["fn"]
+    for text in ("<h2>At the threshold</h2>", "<code>val_f1</code>",
+                 f"<td>{at['precision']:.4f}</td><td>{at['recall']:.4f}</td><td>{at['f1']:.4f}</td>",
+                 f"<td>normal</td><td>{c['fp']} false positives</td><td>{c['tn']} true negatives</td>",
+                 f"<td>anomaly</td><td>{c['tp']} true positives</td><td>{c['fn']} false negatives</td>",
+                 "<td>digit 9</td><td>unseen</td><td>40</td>", "<td>method</td><td>angular_dino</td>",
+                 "<td>lr</td><td>0.002</td>", "no baseline row",
+                 "<h2>Worst false positives</h2>", "<h2>Worst false negatives</h2>", "<h2>What to label next</h2>",
+                 "None: every anomalous test image scores at or above the threshold."):
+        assert text in page, text
+    unseen = at["flagged_by_kind"]["unseen"]
+    assert f"<td>unseen</td><td>40</td><td>{unseen['flagged']}</td><td>{100 * unseen['share']:.1f} %</td>" in page
+    shown = thumbnails(page)
+    assert [caption for _, caption in shown] == [
+        "#1 · 2.5000<br>digit 0 · normal", "#2 · 1.9000<br>digit 0 · normal", "#3 · 0.8000<br>digit 0 · normal",
+        "#1 · 3.0000<br>index 4", "#2 · 2.0000<br>&lt;x&gt;.png"]
+    np.testing.assert_array_equal(shown[0][0], inputs.false_positives.images[0, 0])  # gray stays gray
+    np.testing.assert_array_equal(shown[4][0], inputs.label_next.images[1].transpose(1, 2, 0))  # colour as HWC
+
+
+def test_a_report_without_threshold_or_galleries_says_so_and_leaves_them_out(tmp_path):
+    write_report(tmp_path, synthetic_inputs(result={}, threshold=None, false_positives=None, false_negatives=None,
+                                            label_next=None, settings=()))
+    page = (tmp_path / "report.html").read_text()
+    assert "no finite threshold" in page
+    assert "Worst false" not in page and "What to label next" not in page and "<h2>Settings</h2>" not in page
+    assert thumbnails(page) == []
+
+
+def test_gallery_inputs_must_agree():
+    with pytest.raises(ValueError, match="needs 2 scores and 2 notes"):
+        ScoredImages(np.zeros((2, 1, 4, 4), np.uint8), [1.0], ("a", "b"))
+    with pytest.raises(ValueError, match="uint8"):
+        ScoredImages(np.zeros((1, 1, 4, 4)), [1.0], ("a",))

@@ -6,10 +6,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 
 from angular_dino.cli import main
 from angular_dino.data.export import write_split_as_folder
 from angular_dino.data.prepare import prepare_pu_data
+from angular_dino.data.sources import load_dataset
 from angular_dino.runs.registry import load_detector
 from image_files import write_images
 
@@ -75,8 +77,12 @@ def test_evaluate_own_split_reproduces_the_run_metrics(run, tmp_path, capsys):
     assert main(["evaluate", "--run", str(run_dir), "--out", str(tmp_path / "own")]) == 0
     evaluation = json.loads((tmp_path / "own" / "evaluation.json").read_text())
     assert evaluation["auroc"] == result["auroc"] and evaluation["threshold"] == result["threshold"]
+    assert evaluation["at_threshold"] == result["at_threshold"]
+    at = result["at_threshold"]
     printed = capsys.readouterr().out
     assert "AUROC" in printed and f"{result['auroc']['all']:.4f}" in printed
+    assert f"precision {at['precision']:.4f}, recall {at['recall']:.4f}, F1 {at['f1']:.4f}" in printed
+    assert "  9 (unseen)" in printed  # recall per class: digits has class names
 
 
 def test_evaluate_on_another_folder(run, tmp_path, capsys):
@@ -91,9 +97,42 @@ def test_evaluate_on_another_folder(run, tmp_path, capsys):
 
 
 def test_a_training_run_builds_the_report(run):
-    run_dir, _, _ = run
+    run_dir, _, result = run
     written = sorted((run_dir / "plots").glob("*.png"))
     assert written and all(p.stat().st_size > 0 for p in written) and (run_dir / "report.html").stat().st_size
+    at = result["at_threshold"]
+    confusion = at["confusion"]
+    assert sum(confusion.values()) == sum(result["n_test"].values())
+    assert [group["class"] for group in at["flagged_by_class"]] == [str(d) for d in range(10)]
+    page = (run_dir / "report.html").read_text()
+    for section in ("At the threshold", "Confusion matrix", "Share flagged, per test kind and class", "Settings",
+                    "Worst false positives", "Worst false negatives", "What to label next"):
+        assert f"{section}</h" in page, section
+    assert f"<td>{at['precision']:.4f}</td><td>{at['recall']:.4f}</td><td>{at['f1']:.4f}</td>" in page
+    galleries = page.split("<h2>Worst false positives</h2>")[1].split("<h2>Plots</h2>")[0]
+    shown = min(confusion["fp"], 16) + min(confusion["fn"], 16) + 16
+    assert galleries.count('<img class="thumb') == shown
+
+
+def test_suggest_lists_the_most_anomalous_unlabeled_images(run, tmp_path, capsys):
+    run_dir, config, _ = run
+    out = tmp_path / "next.csv"
+    assert main(["suggest", "--run", str(run_dir), "--n", "6", "--out", str(out)]) == 0
+    rows = read_csv(out)
+    assert [r["rank"] for r in rows] == ["1", "2", "3", "4", "5", "6"]
+    scores = [float(r["score"]) for r in rows]
+    assert scores == sorted(scores, reverse=True)
+    data = prepare_pu_data(config)
+    unlabeled = torch.cat([data.split.train_unlabeled, data.split.val_unlabeled]).tolist()
+    pool = load_dataset(config.dataset, config.data_root, config.download, config.image_size).train_images
+    detector = load_detector(run_dir / "model.pt")
+    every_score = detector.decision_function(pool[unlabeled])
+    assert scores[0] == pytest.approx(every_score.max(), abs=1e-6)
+    indices = [int(r["index"]) for r in rows]
+    np.testing.assert_allclose(detector.decision_function(pool[indices]), scores, rtol=0, atol=1e-6)
+    assert "listed 6 unlabeled training images" in capsys.readouterr().err
+    assert main(["suggest", "--run", str(run_dir), "--n", "2"]) == 0  # standard output by default
+    assert capsys.readouterr().out.splitlines() == ["index,score,rank"] + out.read_text().splitlines()[1:3]
 
 
 def test_score_needs_no_training_data(run, tmp_path):

@@ -112,6 +112,16 @@ def test_summary_table_shows_missing_values_as_na():
                                         "train_seconds": 1, "wall_seconds": 2,
                                         "prototypes": {"normal": [1], "anomaly": [2]}})
     assert "n/a" in table and "0.9000" in table
+    assert "threshold" not in table  # a result without figures at the threshold (an older run) has no such line
+
+
+def test_summary_table_shows_the_figures_at_the_threshold():
+    at = {"threshold": 0.25, "precision": 0.5, "recall": None, "f1": 0.125,
+          "confusion": {"tn": 1, "fp": 1, "fn": 0, "tp": 1}, "flagged_by_kind": {}}
+    table = summary_table({"auroc": {"all": 0.9, "seen": 0.8, "unseen": None},
+                           "auprc": {"all": 0.7, "seen": 0.6, "unseen": None},
+                           "train_seconds": 1, "wall_seconds": 2, "at_threshold": at})
+    assert table.splitlines()[3] == "at threshold 0.25: precision 0.5000, recall n/a, F1 0.1250"
 
 
 @pytest.mark.slow

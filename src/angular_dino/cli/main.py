@@ -55,6 +55,12 @@ def _parser() -> argparse.ArgumentParser:
     export.add_argument("--run", required=True, help="run directory holding model.pt (an AngularDINO run)")
     export.add_argument("--format", required=True, choices=("torchscript", "onnx"), help="file format")
     export.add_argument("--out", help="file to write (default: RUN/scorer.pt or RUN/scorer.onnx)")
+    suggest = commands.add_parser("suggest", help="the unlabeled training images most likely to be anomalies "
+                                                  "(what to label next), as CSV")
+    suggest.add_argument("--run", required=True, help="run directory (its config.yaml says where the data is)")
+    suggest.add_argument("--n", type=int, required=True, help="how many images to list, most anomalous first")
+    suggest.add_argument("--out", default="-", help="CSV file to write: path (or index),score,rank; "
+                                                    "default - (standard output)")
     return parser
 
 
@@ -109,13 +115,20 @@ def _score(args: argparse.Namespace) -> None:
 
 
 def _evaluate(args: argparse.Namespace) -> None:
-    from angular_dino.detection.metrics import metrics_table
+    from angular_dino.detection.metrics import metrics_table, threshold_table
     from angular_dino.runs.evaluate import evaluate
 
     evaluation = evaluate(args.run, args.data, args.out)
     print(metrics_table(evaluation))
-    print(f"threshold {evaluation['threshold']:.4f} ({evaluation['threshold_rule']}); "
-          f"written to {evaluation['out_dir']}")
+    print(threshold_table(evaluation["at_threshold"], evaluation["threshold_rule"]))
+    print(f"written to {evaluation['out_dir']}")
+
+
+def _suggest(args: argparse.Namespace) -> None:
+    from angular_dino.runs.suggest import suggest_run
+
+    count = suggest_run(args.run, args.n, args.out)
+    print(f"listed {count} unlabeled training images{'' if args.out == '-' else f' in {args.out}'}", file=sys.stderr)
 
 
 def _export(args: argparse.Namespace) -> None:
@@ -128,7 +141,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
         status = {"train": _train, "bench": _bench, "init": _init, "score": _score, "evaluate": _evaluate,
-                  "export": _export}[args.command](args) or 0
+                  "export": _export, "suggest": _suggest}[args.command](args) or 0
     except UserError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -44,6 +44,7 @@ class PUData(PUParts):
     test_labels: torch.Tensor  # original class of every test image
     class_names: tuple[str, ...]
     split: PUSplit  # the indices into the dataset's pools (a development set is drawn from what they leave)
+    train_pool_paths: tuple[Path, ...] = ()  # folder data: the files the training indices of `split` point into
 
 
 def pu_sizes(config: Config) -> PUSizes:
@@ -80,8 +81,8 @@ def prepare_folder_data(config: Config) -> PUData:
     def read(paths: list[Path]) -> tuple[torch.Tensor, list[Path]]:
         return read_images(paths, config.image_size, channels, config.skip_unreadable)
 
-    unlabeled, _ = read(layout.unlabeled)
-    positive, _ = read(layout.positive)
+    unlabeled, kept_unlabeled = read(layout.unlabeled)
+    positive, kept_positive = read(layout.positive)
     normal, kept_normal = read(layout.test_normal)
     anomaly, kept_anomaly = read(layout.test_anomaly)
     is_positive = torch.cat([torch.zeros(len(unlabeled), dtype=torch.bool), torch.ones(len(positive), dtype=torch.bool)])
@@ -89,7 +90,8 @@ def prepare_folder_data(config: Config) -> PUData:
     parts = _parts_at(torch.cat([unlabeled, positive]), positions)
     test_kind = test_image_kinds(kept_normal, kept_anomaly, layout.unseen)
     return _with_test(parts, torch.cat([normal, anomaly]), test_kind, test_kind.clone(), (),
-                      PUSplit(*positions, test=torch.arange(len(test_kind)), test_kind=test_kind))
+                      PUSplit(*positions, test=torch.arange(len(test_kind)), test_kind=test_kind),
+                      tuple(kept_unlabeled + kept_positive))
 
 
 def hold_out_validation(images: torch.Tensor, is_positive: torch.Tensor, fraction: float, seed: int) -> PUParts:
@@ -115,6 +117,6 @@ def _parts_at(images: torch.Tensor, positions: list[torch.Tensor]) -> PUParts:
 
 
 def _with_test(parts: PUParts, test_images: torch.Tensor, test_kind: torch.Tensor, test_labels: torch.Tensor,
-               class_names: tuple[str, ...], split: PUSplit) -> PUData:
+               class_names: tuple[str, ...], split: PUSplit, train_pool_paths: tuple[Path, ...] = ()) -> PUData:
     return PUData(parts.train_images, parts.train_is_positive, parts.val_images, parts.val_is_positive, test_images,
-                  test_kind, test_labels, class_names, split)
+                  test_kind, test_labels, class_names, split, train_pool_paths)

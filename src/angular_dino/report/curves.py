@@ -20,7 +20,11 @@ def _is_loss(key: str) -> bool:
 
 
 def _is_validation(key: str) -> bool:
-    return key.startswith(("val_", "diagnostic_")) and not _is_loss(key)
+    return key.startswith("val_") and not _is_loss(key)
+
+
+def _is_test_diagnostic(key: str) -> bool:
+    return key.startswith("diagnostic_") and not _is_loss(key)
 
 
 # Panels in order; a key goes to the first panel whose rule accepts it, the last panel takes the rest.
@@ -28,7 +32,8 @@ PANELS: tuple[tuple[str, str, Callable[[str], bool]], ...] = (
     ("Losses", "loss", _is_loss),
     ("Loss weight and angular margin", "value", lambda key: key in ("lambda", "margin")),
     ("Learning rate", "learning rate", lambda key: key == "lr"),
-    ("Validation (diagnostic = test, never used for choices)", "value", _is_validation),
+    ("Validation part (PU labels, training data)", "value", _is_validation),
+    ("Test diagnostics (test labels, never used for choices)", "value", _is_test_diagnostic),
     ("Other schedules", "value", lambda key: True),
 )
 
@@ -56,6 +61,30 @@ def curve_series(history: list[dict[str, Any]]) -> dict[str, np.ndarray]:
     return {key: values for key, values in series.items() if np.isfinite(values).any()}
 
 
+def margin_start(history: list[dict[str, Any]]) -> float | None:
+    """The first epoch whose record shows a margin after records without one, or None (no such change)."""
+    before = False
+    for i, record in enumerate(history):
+        margin = record.get("margin")
+        if not _is_number(margin):
+            continue
+        if margin > 0 and before:
+            return float(record.get("epoch", i + 1))
+        before = before or margin == 0
+    return None
+
+
+MARGIN_LABEL = "margins start (margin_start_fraction):\nthe targets get harder, so L_ANG jumps"
+
+
+def _mark_margin_start(ax, epoch: float) -> None:
+    """Why the loss jumps there: from this epoch the angular margins (METHOD §7) make the student's target
+    cosines cos(θ + m) and sharpen the teacher's, a step change of the objective rather than a divergence.
+    The explanation goes into the legend, below the panel: the jump leaves no free corner inside it."""
+    ax.axvline(epoch, color="#666666", linestyle=":", linewidth=1.4, label=MARGIN_LABEL)
+    ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.2), ncols=2, frameon=False)
+
+
 def training_curves(history: list[dict[str, Any]]) -> Figure | None:
     """Losses, schedules and validation figures against epoch; None when there are fewer than two epochs."""
     series = curve_series(history)
@@ -67,6 +96,7 @@ def training_curves(history: list[dict[str, Any]]) -> Figure | None:
         title, ylabel, _ = next(panel for panel in PANELS if panel[2](key))
         panels.setdefault(title, (ylabel, []))[1].append(key)
     ordered = [(title, *panels[title]) for title, _, _ in PANELS if title in panels]
+    start = margin_start(history)
     columns = 1 if len(ordered) == 1 else 2
     rows = math.ceil(len(ordered) / columns)
     figure = new_figure(5.2 * columns, 3.2 * rows)
@@ -79,7 +109,10 @@ def training_curves(history: list[dict[str, Any]]) -> Figure | None:
         ax.set(title=title, xlabel="epoch", ylabel=ylabel)
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.grid(alpha=0.3)
-        ax.legend(fontsize=8)
+        if title == "Losses" and start is not None:
+            _mark_margin_start(ax, start)
+        else:
+            ax.legend(fontsize=8)
     for ax in axes[len(ordered):]:
         ax.set_visible(False)
     return figure

@@ -11,6 +11,24 @@ from angular_dino.data.pu_split import NORMAL, SEEN, UNSEEN
 
 
 @dataclass(frozen=True)
+class ScoredImages:
+    """A gallery: images in the order shown, each with its score and a short note (class, kind, file or index)."""
+
+    images: np.ndarray                            # uint8 (k, C, H, W), C = 1 or 3
+    scores: np.ndarray                            # float (k,)
+    notes: tuple[str, ...]
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "images", np.asarray(self.images))
+        object.__setattr__(self, "scores", np.asarray(self.scores, dtype=float))
+        k = len(self.images)
+        _require(self.images.dtype == np.uint8 and self.images.ndim == 4 and self.images.shape[1] in (1, 3),
+                 "gallery images must be uint8 (k, C, H, W) with C = 1 or 3")
+        _require(self.scores.shape == (k,) and len(self.notes) == k,
+                 f"a gallery of {k} images needs {k} scores and {k} notes")
+
+
+@dataclass(frozen=True)
 class ReportInputs:
     """Everything `write_report` draws. Optional parts left as None/empty skip their plots (baselines have
     no prototypes; folder data may have no class labels). Arrays may be given as numpy arrays or CPU tensors."""
@@ -28,6 +46,10 @@ class ReportInputs:
     normal_prototypes: tuple[int, ...] = ()
     anomaly_prototypes: tuple[int, ...] = ()
     gallery: dict[int, np.ndarray] | None = None  # prototype id -> uint8 images (k, C, H, W)
+    settings: tuple[tuple[str, str], ...] = ()    # (key, value) of the main settings, for the summary table
+    false_positives: ScoredImages | None = None   # the worst normal test images flagged, highest score first
+    false_negatives: ScoredImages | None = None   # the worst anomalies passed, lowest score first
+    label_next: ScoredImages | None = None        # the most anomalous unlabeled training images
 
     def __post_init__(self) -> None:
         """Convert arrays to numpy and check their shapes agree, so a wrong call fails here, not mid-plot."""

@@ -17,7 +17,9 @@ from angular_dino.storage import save_bytes, save_text
 
 # (file name, caption, plot): each plot returns None when its inputs are missing, and is then skipped.
 PLOTS: tuple[tuple[str, str, Callable[[ReportInputs], Figure | None]], ...] = (
-    ("training_curves.png", "Training curves: losses, schedules and validation figures per epoch",
+    ("training_curves.png", "Training curves: losses, schedules and validation figures per epoch. Where a dotted "
+     "line marks the start of the angular margins (margin_start_fraction), the loss jumps by design: the margins "
+     "make the targets harder at once; it is not a divergence",
      lambda i: training_curves(i.history)),
     ("roc_curves.png", "ROC curves for all, seen and unseen anomalies",
      lambda i: roc_curves(i.test_scores, i.test_kind)),

@@ -12,7 +12,7 @@ import torch
 from angular_dino.config import DEVELOPMENT, Config
 from angular_dino.data.prepare import PUData
 from angular_dino.data.pu_split import kind_counts
-from angular_dino.detection.metrics import metrics_table
+from angular_dino.detection.metrics import metrics_table, threshold_table
 from angular_dino.version import __version__
 
 
@@ -35,7 +35,9 @@ def summary_table(result: dict[str, Any]) -> str:
     if "prototypes" in result:  # baselines have none
         timing += (f"; normal prototypes {result['prototypes']['normal']}, "
                    f"anomaly prototypes {result['prototypes']['anomaly']}")
-    lines = [metrics_table(result), timing]
+    at = result.get("at_threshold")
+    headline = [threshold_table(at).splitlines()[0]] if at else []  # precision, recall and F1
+    lines = [metrics_table(result), *headline, timing]
     if result.get("evaluated_on") == DEVELOPMENT:  # tuning figures: never to be mistaken for test results
         lines.insert(0, "on the development set (unused train-pool images; the test split was not read):")
     return "\n".join(lines)

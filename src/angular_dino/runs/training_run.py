@@ -16,7 +16,7 @@ import torch
 from angular_dino.config import Config
 from angular_dino.data.prepare import PUData, prepare_pu_data
 from angular_dino.detection.base import BaseDetector, scores_of
-from angular_dino.detection.metrics import detection_metrics, pu_auroc
+from angular_dino.detection.metrics import detection_metrics, pu_auroc, threshold_metrics
 from angular_dino.errors import UserError
 from angular_dino.runs.monitor import RunMonitor
 from angular_dino.runs.registry import DETECTORS, build_detector
@@ -76,8 +76,11 @@ def _write_outputs(config: Config, run: RunDirectory, detector: BaseDetector, da
     metrics = detection_metrics(torch.from_numpy(test_scores), data.test_kind)
     detector.save(run.model_path)
     val_scores = torch.from_numpy(scores_of(detector, data.val_images))
+    at_threshold = threshold_metrics(test_scores, data.test_kind.numpy(), detector.threshold_, data.test_labels.numpy(),
+                                     data.class_names)
     result = {**metrics, "method": config.method, "threshold": detector.threshold_,
-              "threshold_rule": config.threshold_rule, "val_pu_auroc": pu_auroc(val_scores, data.val_is_positive),
+              "threshold_rule": config.threshold_rule, "at_threshold": at_threshold,
+              "val_pu_auroc": pu_auroc(val_scores, data.val_is_positive),
               **detector.result_fields(), **run_fields(config, data, started, device)}
     run.write_result(result)
     write_run_report(run.path, detector, config, result, detector.history_, data, test_scores)
