@@ -199,6 +199,12 @@ class Config:
 
 FIELDS: dict[str, dataclasses.Field] = {f.name: f for f in dataclasses.fields(Config)}
 HINTS: dict[str, Any] = typing.get_type_hints(Config)
+# Settings of a whole run rather than of a detector: where the data comes from, where the run is written and what
+# `angular-dino train`'s monitor does besides fitting. The Python API's detectors take every other key their method
+# reads as a constructor parameter (detection/parameters.py).
+RUN_KEYS = ("method", "output_dir", "diagnostic_test_metrics", "checkpoint_every_iters", "dataset", "data_root",
+            "download", "normal_class", "unseen_anomaly_class", "n_unlabeled_normal", "n_unlabeled_anomaly",
+            "n_positive", "n_test_normal", "n_test_seen", "n_test_unseen", "data_dir", "skip_unreadable")
 # Settings that may change between a run and its resumption without changing its results.
 RESUME_NEUTRAL_KEYS = tuple(name for name, f in FIELDS.items() if f.metadata["resume_neutral"])
 
