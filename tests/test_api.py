@@ -84,14 +84,14 @@ def test_default_image_size_and_augmentation_follow_the_input():
 
 
 def test_bad_use_is_a_clear_error(tmp_path):
-    with pytest.raises(UserError, match="unknown config key `epoch`"):
+    with pytest.raises(UserError, match="AngularDINO has no parameter `epoch`; did you mean `epochs`"):
         AngularDINO(epoch=3)
     with pytest.raises(UserError, match="arch: unknown backbone 'resnet19'"):
-        AngularDINO(arch="resnet19")
+        AngularDINO(arch="resnet19").fit(np.zeros((4, 8, 8)), [0, 1, 0, 0])  # checked by fit, as scikit-learn's rule
     with pytest.raises(UserError, match="not fitted yet"):
         AngularDINO().decision_function(np.zeros((2, 8, 8)))
-    with pytest.raises(UserError, match="both unlabeled"):
-        AngularDINO().fit(np.zeros((4, 8, 8)), [0, 0, 0, 0])
+    with pytest.raises(UserError, match="needs unlabeled images"):
+        AngularDINO().fit(np.zeros((4, 8, 8)), [1, 1, 1, 1])
     (tmp_path / "junk.pt").write_bytes(b"junk")
     with pytest.raises(UserError, match="not a readable AngularDINO file"):
         AngularDINO.load(tmp_path / "junk.pt")

@@ -67,11 +67,11 @@ def checked_settings(values: dict[str, Any]) -> BaselineSettings:
         try:
             check_range(key, check_type(name, value, HINTS[key]))
         except ValueError as exc:
-            errors.append(str(exc).replace(key, name, 1))  # the parameter's name, where the config's differs
+            errors.append(str(exc) if key == name else str(exc).replace(key, f"{name} (config key {key})", 1))
     if not isinstance(values.get("bf16", False), bool):
         errors.append(f"bf16: expected True or False, got {values['bf16']!r}")
     if not errors and values.get("image_size", 8) % 8:
-        errors.append(f"image_size: must be a multiple of 8 (the encoder halves it three times), "
+        errors.append(f"image_size (config key baseline_image_size): must be a multiple of 8 (the encoder halves it three times), "
                       f"got {values['image_size']}")
     if errors:
         raise UserError("invalid baseline settings:\n  " + "\n  ".join(errors))

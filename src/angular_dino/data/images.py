@@ -6,8 +6,10 @@ import math
 from typing import Any
 
 import numpy as np
+import scipy.sparse
 import torch
 import torch.nn.functional as F
+from sklearn.utils import check_array
 
 from angular_dino.errors import InputError
 
@@ -23,8 +25,16 @@ def as_images(X: Any, value_range: tuple[float, float] | None = None,
     uint8 is read as bytes. Other numbers are mapped from `value_range` (low, high) to 0..255; without one the
     scale is detected (`detected_range`), and values on neither the [0, 1] nor the [0, 255] scale are an error.
     """
+    if scipy.sparse.issparse(X):
+        raise InputError("sparse matrices are not supported as images; pass a dense array (X.toarray())")
+    if not isinstance(X, torch.Tensor):
+        X = np.asarray(X)
+        if X.ndim == 2:
+            X = _checked_rows(X)
+        if not X.flags.writeable or min(X.strides, default=0) < 0:  # a read-only memory map, X[::-1]: torch would
+            X = X.copy()  # share (and warn about) the one and refuse the other
     try:
-        images = torch.as_tensor(np.asarray(X) if not isinstance(X, torch.Tensor) else X).detach().cpu()
+        images = torch.as_tensor(X).detach().cpu()
     except (TypeError, ValueError, RuntimeError) as exc:
         raise InputError(f"images must be an array or tensor of numbers: {exc}") from None
     if images.ndim == 2 or image_shape is not None:
@@ -58,17 +68,30 @@ def detected_range(images: torch.Tensor) -> tuple[float, float]:
     set of images on the byte scale with nothing brighter than half is too rare to assume); else a `InputError`.
     So scikit-learn's digits (0..16) are not silently read as nearly black bytes."""
     low, high = float(images.min()), float(images.max())
-    if low >= 0 and high <= 1:
+    if low < 0:
+        raise InputError(f"Negative values in data passed as images (they lie in [{low:g}, {high:g}]); pass "
+                         "value_range=(low, high) with the scale of your data, or images in [0, 1] or [0, 255]")
+    if high <= 1:
         return 0.0, 1.0
-    if low >= 0 and 127 < high <= 255:
+    if 127 < high <= 255:
         return 0.0, 255.0
     raise InputError(f"image values lie in [{low:g}, {high:g}], on neither the [0, 1] nor the [0, 255] scale; "
                      f"pass value_range=(low, high) with the scale of your data (e.g. (0, 16) for scikit-learn's "
                      f"digits), or uint8 images")
 
 
+def _checked_rows(X: np.ndarray) -> np.ndarray:
+    """Flat rows checked as scikit-learn checks a feature matrix (numbers, finite, not empty), with its messages:
+    a Pipeline's earlier steps hand over such matrices."""
+    try:
+        return check_array(X, dtype="numeric")
+    except ValueError as exc:
+        raise InputError(str(exc)) from None
+
+
 def _unflattened(images: torch.Tensor, image_shape: tuple[int, ...] | None) -> torch.Tensor:
-    """Rows of D values as N×H×W or N×C×H×W images; with no `image_shape`, D must be a perfect square."""
+    """Rows of D values (or images of any layout, with `image_shape`) as N×H×W or N×C×H×W images; with no
+    `image_shape`, D must be a perfect square."""
     n, width = images.shape[0], int(np.prod(images.shape[1:]))
     if image_shape is None:
         side = math.isqrt(width)

@@ -145,6 +145,11 @@ class BaseDetector(BaseEstimator, ABC):
         if not hasattr(self, self.model_attribute):
             raise NotFitted(f"this {type(self).__name__} is not fitted yet; call fit(X, y) first")
 
+    def __sklearn_tags__(self) -> Any:
+        tags = super().__sklearn_tags__()
+        tags.input_tags.positive_only = True  # pixel intensities: negative values are refused (no value_range)
+        return tags
+
     def __sklearn_is_fitted__(self) -> bool:
         return hasattr(self, "threshold_")
 
