@@ -1,4 +1,5 @@
 """The Deep PU baselines end to end on scikit-learn's digits: they learn, save safely and run from the CLI."""
+import inspect
 import json
 from pathlib import Path
 
@@ -50,7 +51,10 @@ def fitted(digits_split):
     def get(method):
         if method not in cache:
             data = digits_split
-            cache[method] = DETECTORS[method](**{**FAST, **SLOWER.get(method, {})}).fit(
+            cls = DETECTORS[method]
+            settings = {k: v for k, v in {**FAST, **SLOWER.get(method, {})}.items()
+                        if k in inspect.signature(cls).parameters}  # IForest has no epochs, lr or batch size
+            cache[method] = cls(**settings).fit(
                 data.train_images, data.train_is_positive, validation=(data.val_images, data.val_is_positive))
         return cache[method]
     return get

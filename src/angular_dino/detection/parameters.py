@@ -58,13 +58,13 @@ def constructor(cls: type, parameters: Sequence[Parameter]) -> Callable[..., Non
     defaults = {p.name: p.default for p in parameters}
 
     def __init__(self: Any, **params: Any) -> None:
+        for name, default in defaults.items():
+            setattr(self, name, params.get(name, default))
         unknown = [name for name in params if name not in defaults]
         if unknown:
             close = difflib.get_close_matches(unknown[0], defaults, n=1)
             hint = f"; did you mean `{close[0]}`?" if close else f"; see help({cls.__name__})"
             raise UnknownParameter(f"{cls.__name__} has no parameter `{unknown[0]}`{hint}")
-        for name, default in defaults.items():
-            setattr(self, name, params.get(name, default))
 
     self_parameter = inspect.Parameter("self", inspect.Parameter.POSITIONAL_OR_KEYWORD)
     __init__.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
