@@ -117,7 +117,7 @@ def digits():
     return data.images[order], y
 
 
-def test_a_clone_fits_and_has_pyods_fitted_attributes(digits, capsys):
+def test_a_clone_fits_and_has_pyods_fitted_attributes(digits, capsys, tmp_path):
     images, y = digits
     original = AngularDINO(**TINY, value_range=(0, 16), verbose=1)
     detector = clone(original).fit(images, y)
@@ -130,6 +130,12 @@ def test_a_clone_fits_and_has_pyods_fitted_attributes(digits, capsys):
     proba = detector.predict_proba(images[:5])
     np.testing.assert_allclose(proba.sum(1), 1.0) and np.testing.assert_array_equal(
         proba[:, 1], (detector.decision_scores_[:5] - detector.decision_scores_.min()) / np.ptp(detector.decision_scores_))
+    detector.save(tmp_path / "model.pt")
+    saved = torch.load(tmp_path / "model.pt", weights_only=True)["config"]
+    assert "dataset" not in saved and saved["value_range"] == (0, 16)  # the estimator's settings, not a run's
+    loaded = AngularDINO.load(tmp_path / "model.pt")
+    assert loaded.value_range == (0, 16) and loaded.epochs == 2 and loaded.image_size == 8  # resolved settings
+    np.testing.assert_array_equal(loaded.predict_proba(images), detector.predict_proba(images))
 
 
 def test_a_pipeline_fits_and_scores_flat_rows(digits):

@@ -16,6 +16,7 @@ import numpy as np
 import torch
 
 from angular_dino.config import Config, build_config, config_from_dict
+from angular_dino.config.schema import RUN_KEYS
 from angular_dino.data.defaults import default_augmentation, with_image_defaults
 from angular_dino.data.images import resize_images, with_channels
 from angular_dino.data.prepare import PUParts
@@ -46,7 +47,8 @@ class AngularDINO(BaseDetector):
     Fitted attributes: `threshold_`, `decision_scores_` and `labels_` (of the images passed to fit),
     `normal_prototypes_`, `anomaly_prototypes_`, `prototype_vectors_` (K×D unit vectors), `history_` (one record
     per epoch, as metrics.jsonl), `input_shape_` (C, H, W), `precision_` (the resolved arithmetic of training,
-    under which it also scores), `config_` (the resolved settings it trained with).
+    under which it also scores), `config_` (the resolved settings it trained with; the keys of a run,
+    `RUN_KEYS`, stay at their defaults: an estimator gets its data as X).
     """
 
     method = "angular_dino"
@@ -123,7 +125,8 @@ class AngularDINO(BaseDetector):
 
     # --- save / load -------------------------------------------------------------------------------
     def _config_dict(self) -> dict[str, Any]:
-        return {**self.config_.to_dict(), **{p.name: getattr(self, p.name) for p in INPUT_PARAMETERS}}
+        settings = {k: v for k, v in self.config_.to_dict().items() if k not in RUN_KEYS}  # not the estimator's
+        return {**settings, **{p.name: getattr(self, p.name) for p in INPUT_PARAMETERS}}
 
     def _fitted_state(self) -> dict[str, Any]:
         return {"teacher": {k: v.cpu() for k, v in self._net.state_dict().items()},
