@@ -127,6 +127,8 @@ CASES: dict[str, Callable[[Path], object]] = {
     "images with 5 channels (Python API)": lambda d: as_images(np.zeros((2, 5, 8, 8))),
     "images with NaN (Python API)": lambda d: as_images(np.full((1, 2, 2), np.nan)),
     "PU labels other than 0 and 1 (Python API)": lambda d: as_pu_labels([0, 2, 1], 3),
+    "float images on no pixel scale (Python API)": lambda d: as_images(np.linspace(0, 16, 64).reshape(1, 8, 8)),
+    "flat rows that are not square (Python API)": lambda d: as_images(np.zeros((2, 10))),
 }
 
 

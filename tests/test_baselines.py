@@ -1,4 +1,5 @@
 """The Deep PU baselines end to end on scikit-learn's digits: they learn, save safely and run from the CLI."""
+import inspect
 import json
 from pathlib import Path
 
@@ -14,7 +15,7 @@ from angular_dino.baselines.deep import svdd_centre
 from angular_dino.baselines.engine import LabeledImages, Optimisation, outputs, train_best_epoch
 from angular_dino.baselines.iforest import forest_as_tensors, isolation_scores
 from angular_dino.baselines.networks import ReconstructionError
-from angular_dino.baselines.settings import BaselineSettings, uses_bf16
+from angular_dino.baselines.settings import uses_bf16
 from angular_dino.config import METHODS
 from angular_dino.data.images import as_pu_labels
 from angular_dino.data.prepare import prepare_pu_data
@@ -50,7 +51,10 @@ def fitted(digits_split):
     def get(method):
         if method not in cache:
             data = digits_split
-            cache[method] = DETECTORS[method](**{**FAST, **SLOWER.get(method, {})}).fit(
+            cls = DETECTORS[method]
+            settings = {k: v for k, v in {**FAST, **SLOWER.get(method, {})}.items()
+                        if k in inspect.signature(cls).parameters}  # IForest has no epochs, lr or batch size
+            cache[method] = cls(**settings).fit(
                 data.train_images, data.train_is_positive, validation=(data.val_images, data.val_is_positive))
         return cache[method]
     return get
@@ -115,16 +119,20 @@ def test_holdout_takes_the_fraction_of_each_group():
 def test_the_registry_holds_every_method_of_the_config_and_the_settings_default_as_the_config():
     assert list(DETECTORS) == list(METHODS) and all(cls.method == name for name, cls in DETECTORS.items())
     defaults = resolve_config({"dataset": "digits", "baseline_precision": "fp32"})[0]
-    assert BaselineSettings() == BaselineSettings.from_config(defaults)
+    for method in BASELINES:
+        assert DETECTORS[method].from_config(defaults).get_params() == DETECTORS[method]().get_params()
 
 
 def test_unfitted_detector_and_bad_settings_are_clear_errors(digits_split):
     with pytest.raises(UserError, match="not fitted yet"):
         DETECTORS["pusvdd"]().decision_function(digits_split.test_images)
+    images, is_positive = digits_split.train_images, digits_split.train_is_positive
     with pytest.raises(UserError, match="multiple of 8"):
-        DETECTORS["ae"](image_size=12)
-    with pytest.raises(UserError, match="loe_mode"):
-        DETECTORS["loe"](loe_mode="medium")
+        DETECTORS["ae"](image_size=12).fit(images, is_positive)  # parameters are checked by fit (scikit-learn's rule)
+    with pytest.raises(UserError, match="loe_mode: must be one of soft, hard"):
+        DETECTORS["loe"](loe_mode="medium").fit(images, is_positive)
+    with pytest.raises(UserError, match=r"epochs \(config key baseline_epochs\): must be at least 1"):
+        DETECTORS["ae"](epochs=0).fit(images, is_positive)
 
 
 def test_pu_labels_may_be_booleans():
@@ -193,7 +201,7 @@ def test_train_with_a_baseline_method_writes_the_run_and_reports_it_when_finishe
         assert key in result
     assert yaml.safe_load((run / "config.yaml").read_text())["method"] == "puae"
     detector = load_detector(run / "model.pt")
-    assert detector.method == "puae" and detector.settings.epochs == 2
+    assert detector.method == "puae" and detector.epochs == 2
 
     capsys.readouterr()
     assert cli.main(["train", "--config", str(config), "--set", "method=puae"]) == 0

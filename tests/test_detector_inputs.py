@@ -18,20 +18,46 @@ def test_as_images_accepts_common_layouts(shape, expected):
 
 def test_as_images_scales_unit_floats_and_keeps_byte_range_floats():
     assert as_images(np.full((1, 2, 2), 1.0)).max() == 255
-    assert as_images(np.full((1, 2, 2), 17.0)).max() == 17
+    assert as_images(np.array([[[17.0, 200.0]]])).tolist() == [[[[17, 200]]]]
+
+
+def test_floats_on_neither_scale_need_a_value_range():
+    digits_like = np.array([[[0.0, 4.0], [16.0, 8.0]]])  # scikit-learn's digits hold 0..16
+    with pytest.raises(UserError, match=r"neither the \[0, 1\] nor the \[0, 255\] scale; pass value_range"):
+        as_images(digits_like)
+    assert as_images(digits_like, value_range=(0, 16)).tolist() == [[[[0, 64], [255, 128]]]]
+    with pytest.raises(UserError, match="outside value_range"):
+        as_images(digits_like, value_range=(0, 10))
+    with pytest.raises(UserError, match="low < high"):
+        as_images(digits_like, value_range=(16, 0))
+    assert as_images(np.array([[[0, 16]]], dtype=np.uint8), value_range=(0, 16)).max() == 16  # uint8 is bytes
+
+
+def test_flat_rows_are_square_images_or_take_an_image_shape():
+    rows = np.arange(2 * 16, dtype=np.uint8).reshape(2, 16)
+    assert as_images(rows).tolist() == rows.reshape(2, 1, 4, 4).tolist()
+    assert as_images(rows, image_shape=(2, 8)).shape == (2, 1, 2, 8)
+    colour = np.arange(2 * 27, dtype=np.uint8).reshape(2, 27)
+    assert as_images(colour, image_shape=(3, 3, 3)).tolist() == colour.reshape(2, 3, 3, 3).tolist()
+    with pytest.raises(UserError, match="27 values per row are not square; pass image_shape"):
+        as_images(colour)
+    with pytest.raises(UserError, match=r"image_shape \(4, 4\) does not hold the 27 values"):
+        as_images(colour, image_shape=(4, 4))
 
 
 @pytest.mark.parametrize("bad, message", [(np.zeros((2, 5, 8, 8)), "channels"), (np.zeros((8, 8)), "shape"),
-                                          (np.full((1, 2, 2), np.nan), "NaN"), (np.full((1, 2, 2), -3.0), "lie in"),
+                                          (np.full((1, 2, 2), np.nan), "NaN"), (np.full((1, 2, 2), -3.0), "Negative values"),
+                                          (np.zeros((0, 4)), "0 sample"), (np.zeros((3, 5)), "not square"),
                                           ("not images", "numbers")])
 def test_as_images_rejects_bad_input_clearly(bad, message):
-    with pytest.raises(UserError, match=message):
+    with pytest.raises(ValueError, match=message):  # a UserError that is also a ValueError, as scikit-learn expects
         as_images(bad)
 
 
-def test_as_pu_labels_checks_values_length_and_both_kinds():
+def test_as_pu_labels_checks_values_and_length_and_none_means_all_unlabeled():
     assert as_pu_labels([0, 1, 0], 3).tolist() == [False, True, False]
-    for y, message in (([0, 2, 1], "nothing else"), ([0, 1], "2 labels for 3"), ([0, 0, 0], "both")):
+    assert as_pu_labels(None, 2).tolist() == [False, False]
+    for y, message in (([0, 2, 1], "nothing else"), ([0, 1], "2 labels for 3")):
         with pytest.raises(UserError, match=message):
             as_pu_labels(y, 3)
 

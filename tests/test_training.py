@@ -73,7 +73,7 @@ def test_run_directory_holds_every_output(trained_digits):
     assert set(saved["auroc"]) == {"all", "seen", "unseen"} and set(saved["auprc"]) == {"all", "seen", "unseen"}
     assert saved["prototypes"]["normal"] == lines[-1]["normal_prototypes"]
     model = load_detector(run / "model.pt")
-    assert list(model.normal_prototypes_) == saved["prototypes"]["normal"] and model.config.dataset == "digits"
+    assert list(model.normal_prototypes_) == saved["prototypes"]["normal"] and model.config_.arch == "resnet_tiny"
     assert model.threshold_ == saved["threshold"] and saved["threshold_rule"] == "val_f1"
     assert (run / "checkpoints" / "last.pt").is_file() and (run / "config.yaml").is_file()
 

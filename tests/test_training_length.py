@@ -66,7 +66,7 @@ def test_the_api_fits_140_digits_with_the_default_batch():
         warnings.simplefilter("always")
         detector = AngularDINO(steps=6, num_threads=1).fit(images, y)
     assert any("batch_size 128" in str(w.message) for w in caught)
-    assert detector.config.batch_size < 128 and detector.config.epochs == 6
+    assert detector.config_.batch_size < 128 and detector.config_.epochs == 6
     assert np.isfinite(detector.decision_function(images)).all()
 
 

@@ -7,3 +7,7 @@ class UserError(Exception):
 
 class TrainingDiverged(UserError):
     """The loss became NaN or infinite (any method's training); the message names where and what to lower."""
+
+
+class InputError(UserError, ValueError):
+    """Arrays the Python API cannot read as images or labels; also a ValueError, as scikit-learn expects of bad input."""

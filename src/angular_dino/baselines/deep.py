@@ -26,11 +26,10 @@ from angular_dino.baselines import losses
 from angular_dino.baselines.engine import LabeledImages, Optimisation, outputs, train_best_epoch
 from angular_dino.baselines.inputs import model_input
 from angular_dino.baselines.networks import CODE_DIM, CentreDistance, Classifier, ConvEncoder, ReconstructionError
-from angular_dino.baselines.settings import BaselineDetector
-from angular_dino.detection.base import fit_parts
+from angular_dino.baselines.settings import BF16, BaselineDetector, BaselineSettings, uses_bf16
+from angular_dino.config import Config
+from angular_dino.data.prepare import PUParts
 from angular_dino.detection.monitor import FitMonitor, Progress
-from angular_dino.detection.threshold import fitted_threshold
-from angular_dino.errors import UserError
 from angular_dino.runtime.compute import resolve_device
 
 CENTRE_EPS = 0.1  # centre entries smaller in magnitude are pushed to ±0.1 (Ruff et al.'s trivial-solution guard)
@@ -55,30 +54,33 @@ class DeepBaseline(BaselineDetector):
     uses_positives: ClassVar[bool] = True  # False: trains on the unlabeled images only
     objective: ClassVar[Callable[..., torch.Tensor]]  # a loss of `baselines.losses`: (s, is_positive, *options)
     options: ClassVar[tuple[str, ...]] = ()  # settings passed to `objective` after (s, is_positive)
+    extra_parameters = (BF16,)
+    model_attribute = "network_"
 
+    @classmethod
+    def from_config(cls, config: Config) -> "DeepBaseline":
+        detector = super().from_config(config)
+        detector.bf16 = uses_bf16(config.baseline_precision, config.device)
+        return detector
 
     def loss(self, s: torch.Tensor, is_positive: torch.Tensor) -> torch.Tensor:
         """This method's `objective` with its `options` taken from the settings."""
-        return self.objective(s, is_positive, *(getattr(self.settings, name) for name in self.options))
+        return self.objective(s, is_positive, *(getattr(self.settings_, name) for name in self.options))
 
     def _network(self) -> nn.Module:
         """The untrained network whose output is `s` (the SVDD centre is set after pre-training)."""
-        size = self.settings.image_size
+        size = self.settings_.image_size
         if self.family == "ae":
             return ReconstructionError(size)
         if self.family == "classifier":
             return Classifier(size)
         return CentreDistance(ConvEncoder(size, svdd=True), torch.zeros(CODE_DIM))
 
-    def fit(self, X: Any, y: Any, *, validation: tuple[Any, Any] | None = None,
-            monitor: FitMonitor | None = None) -> "DeepBaseline":
-        """Train on images X with PU labels y; `validation` = (images, PU labels) picks the best epoch
-        (default: `val_fraction` of U and of P held out of X); `monitor` hears of every epoch."""
+    def _fit(self, settings: BaselineSettings, parts: PUParts, monitor: FitMonitor) -> None:
+        """Train on the training part; the validation part picks the best epoch; `monitor` hears of every epoch."""
         started = time.time()
-        settings = self.settings
-        monitor = monitor or FitMonitor()
+        self.settings_ = settings
         device = resolve_device(settings.device)
-        parts = fit_parts(X, y, validation, settings.val_fraction, settings.seed)
         train = self._training_part(parts.train_images, parts.train_is_positive, device)
         val = self._training_part(parts.val_images, parts.val_is_positive, device)
         optimisation = Optimisation(settings.epochs, settings.lr, settings.weight_decay, settings.batch_size,
@@ -103,27 +105,23 @@ class DeepBaseline(BaselineDetector):
             network.centre.copy_(svdd_centre(network.encoder, train.images[~train.is_positive], settings.bf16))
         train_best_epoch(network, self.loss, train, val, optimisation, generator, "train", epoch_done)
         self.network_ = network
-        self.threshold_ = fitted_threshold(settings.threshold_rule, settings.contamination, parts,
-                                           self.decision_function)
         self._train_seconds = time.time() - started
-        return self
 
     def result_fields(self) -> dict[str, Any]:
         return {"best_epoch": {record["stage"]: record["best_epoch"] for record in self.history_},
-                "epochs": self.settings.epochs, "precision": "bf16" if self.settings.bf16 else "fp32",
+                "epochs": self.settings_.epochs, "precision": "bf16" if self.settings_.bf16 else "fp32",
                 "train_seconds": round(self._train_seconds, 1)}
 
     def _training_part(self, images: torch.Tensor, is_positive: torch.Tensor, device: torch.device) -> LabeledImages:
         """Network-ready images on the device; unsupervised methods keep the unlabeled ones only."""
         keep = torch.ones_like(is_positive) if self.uses_positives else ~is_positive
-        return LabeledImages(model_input(images[keep], self.settings.image_size, device), is_positive[keep].to(device))
+        return LabeledImages(model_input(images[keep], self.settings_.image_size, device), is_positive[keep].to(device))
 
-    def decision_function(self, X: Any) -> np.ndarray:
+    def _score_images(self, images: torch.Tensor) -> np.ndarray:
         """Anomaly scores: 1 − e^{−s} (autoencoder and SVDD families) or σ(logit) (classifier)."""
-        if not hasattr(self, "network_"):  # threshold_ is set after the network, from these very scores
-            raise UserError(f"this {type(self).__name__} is not fitted yet; call fit(X, y) first")
         device = next(self.network_.parameters()).device
-        s = outputs(self.network_, model_input(X, self.settings.image_size, device), self.settings.bf16).double().cpu()
+        s = outputs(self.network_, model_input(images, self.settings_.image_size, device), self.settings_.bf16)
+        s = s.double().cpu()
         return (torch.sigmoid(s) if self.family == "classifier" else -torch.expm1(-s)).numpy()
 
     def _fitted_state(self) -> dict[str, Any]:
@@ -131,7 +129,8 @@ class DeepBaseline(BaselineDetector):
 
     @classmethod
     def _from_fitted_state(cls, config: dict[str, Any], state: dict[str, Any]) -> "DeepBaseline":
-        detector = cls(**config)
+        detector = cls(**cls._parameters_of(config))
+        detector.settings_ = detector._checked_settings()
         detector.history_ = []  # the training history stays in the run's metrics.jsonl
         network = detector._network()
         network.load_state_dict(state["network"])
@@ -165,6 +164,7 @@ class SOEL(DeepBaseline):
 
 
 class NNPU(DeepBaseline):
+    needs_positives = True  # a classifier of P against U
     method, family, objective, options = "pu", "classifier", staticmethod(losses.nnpu_loss), ("alpha",)
 
 

@@ -15,11 +15,9 @@ import torch
 from sklearn.ensemble import IsolationForest
 
 from angular_dino.baselines.inputs import model_input
-from angular_dino.baselines.settings import BaselineDetector
-from angular_dino.detection.base import fit_parts
+from angular_dino.baselines.settings import BaselineDetector, BaselineSettings
+from angular_dino.data.prepare import PUParts
 from angular_dino.detection.monitor import FitMonitor, Progress
-from angular_dino.detection.threshold import fitted_threshold
-from angular_dino.errors import UserError
 
 EULER_GAMMA = 0.5772156649
 
@@ -85,45 +83,39 @@ def isolation_scores(trees: dict[str, Any], features: torch.Tensor) -> np.ndarra
 
 class IForest(BaselineDetector):
     method = "iforest"
+    model_attribute = "trees_"
 
-
-    def _features(self, images: Any) -> torch.Tensor:
+    def _features(self, images: torch.Tensor) -> torch.Tensor:
         """Flattened pixels of the Deep PU input (size×size, 3 channels, [0, 1]) as float32 rows."""
-        return model_input(images, self.settings.image_size).flatten(1)
+        return model_input(images, self.settings_.image_size).flatten(1)
 
-    def fit(self, X: Any, y: Any, *, validation: tuple[Any, Any] | None = None,
-            monitor: FitMonitor | None = None) -> "IForest":
-        """Grow the forest on the unlabeled images; the labeled anomalies only serve the threshold.
-        `validation` as for the deep baselines; a forest has no epochs to tell `monitor` of."""
+    def _fit(self, settings: BaselineSettings, parts: PUParts, monitor: FitMonitor) -> None:
+        """Grow the forest on the unlabeled images; the labeled anomalies only serve the threshold. A forest has no
+        epochs to tell `monitor` of."""
         started = time.time()
-        settings = self.settings
-        parts = fit_parts(X, y, validation, settings.val_fraction, settings.seed)
-        (monitor or FitMonitor()).begin(Progress(0, 0, 0, 1), "epoch")
+        self.settings_ = settings
+        monitor.begin(Progress(0, 0, 0, 1), "epoch")
         unlabeled = self._features(parts.train_images[~parts.train_is_positive]).numpy()
         forest = IsolationForest(n_estimators=settings.iforest_trees,
                                  max_samples=min(settings.iforest_max_samples, len(unlabeled)),
                                  random_state=settings.seed).fit(unlabeled)
         self.trees_ = forest_as_tensors(forest)
         self.history_: list[dict[str, Any]] = []
-        self.threshold_ = fitted_threshold(settings.threshold_rule, settings.contamination, parts,
-                                           self.decision_function)
         self._train_seconds = time.time() - started
-        return self
 
     def result_fields(self) -> dict[str, Any]:
         return {"best_epoch": {}, "epochs": None, "precision": None, "train_seconds": round(self._train_seconds, 1)}
 
-    def decision_function(self, X: Any) -> np.ndarray:
-        if not hasattr(self, "trees_"):
-            raise UserError(f"this {type(self).__name__} is not fitted yet; call fit(X, y) first")
-        return isolation_scores(self.trees_, self._features(X))
+    def _score_images(self, images: torch.Tensor) -> np.ndarray:
+        return isolation_scores(self.trees_, self._features(images))
 
     def _fitted_state(self) -> dict[str, Any]:
         return {"trees": self.trees_}
 
     @classmethod
     def _from_fitted_state(cls, config: dict[str, Any], state: dict[str, Any]) -> "IForest":
-        detector = cls(**config)
+        detector = cls(**cls._parameters_of(config))
+        detector.settings_ = detector._checked_settings()
         detector.trees_ = state["trees"]
         detector.history_ = []
         return detector

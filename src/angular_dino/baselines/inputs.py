@@ -1,18 +1,13 @@
 """The Deep PU input every baseline takes: size×size, 3 channels, values in [0, 1], no normalisation."""
 from __future__ import annotations
 
-from typing import Any
-
 import torch
 import torch.nn.functional as F
 
-from angular_dino.data.images import as_images
 
-
-def model_input(X: Any, image_size: int, device: torch.device | str = "cpu") -> torch.Tensor:
-    """Images resized bilinearly (as torchvision's Resize), grayscale repeated to 3 channels, in [0, 1]; float32 and
-    channels-last, the layout the networks run in."""
-    images = as_images(X)
+def model_input(images: torch.Tensor, image_size: int, device: torch.device | str = "cpu") -> torch.Tensor:
+    """uint8 images resized bilinearly (as torchvision's Resize), grayscale repeated to 3 channels, in [0, 1]; float32
+    and channels-last, the layout the networks run in."""
     out = torch.empty((len(images), 3, image_size, image_size), dtype=torch.float32, device=device,
                       memory_format=torch.channels_last)
     for start in range(0, len(images), 4096):

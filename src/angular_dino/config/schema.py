@@ -89,7 +89,8 @@ class Config:
     image_size: int | None = setting(None, "Side of the square training images; null = the dataset's own, at most "
                                            "max_image_size.", low=8)
     max_image_size: int | None = setting(64, "With image_size null: larger images are downscaled to this side, with a "
-                                             "notice (null = never; configs/reference.yml).", low=8)
+                                             "notice (null = never; configs/reference.yml).", low=8,
+                                         methods=ANGULAR_DINO)
     normal_class: int = setting(0, "Class treated as normal.", low=0)
     unseen_anomaly_class: int | None = setting(9, "Anomaly class kept out of training (null = none).", low=0)
     n_unlabeled_normal: int | None = setting(None, "Normal images in U (null = dataset default; 4500).", low=1)
@@ -221,6 +222,12 @@ class Config:
 
 FIELDS: dict[str, dataclasses.Field] = {f.name: f for f in dataclasses.fields(Config)}
 HINTS: dict[str, Any] = typing.get_type_hints(Config)
+# Settings of a whole run rather than of a detector: where the data comes from, where the run is written and what
+# `angular-dino train`'s monitor does besides fitting. The Python API's detectors take every other key their method
+# reads as a constructor parameter (detection/parameters.py).
+RUN_KEYS = ("method", "output_dir", "diagnostic_test_metrics", "checkpoint_every_iters", "dataset", "data_root",
+            "download", "normal_class", "unseen_anomaly_class", "n_unlabeled_normal", "n_unlabeled_anomaly",
+            "n_positive", "n_test_normal", "n_test_seen", "n_test_unseen", "data_dir", "skip_unreadable", "evaluate_on", "logger")
 # Settings that may change between a run and its resumption without changing its results.
 RESUME_NEUTRAL_KEYS = tuple(name for name, f in FIELDS.items() if f.metadata["resume_neutral"])
 

@@ -67,10 +67,11 @@ def holdout(indices: np.ndarray, fraction: float, seed: int, stream: int) -> tup
 
 def holdout_pu(unlabeled: np.ndarray, positive: np.ndarray, fraction: float,
                seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """(train U, validation U, train P, validation P): `fraction` of U and of P held out (stratified)."""
+    """(train U, validation U, train P, validation P): `fraction` of U and of P held out (stratified); P may be empty
+    (the Python API's training without labeled anomalies), but a P that is given must keep training images."""
     train_u, val_u = holdout(unlabeled, fraction, seed, UNLABELED_STREAM)
     train_p, val_p = holdout(positive, fraction, seed, POSITIVE_STREAM)
-    if len(train_p) == 0 or len(train_u) == 0:
+    if len(train_u) == 0 or (len(positive) and len(train_p) == 0):  # no P at all: training without labels
         raise UserError(f"holding out val_fraction = {fraction} leaves {len(train_u)} unlabeled and {len(train_p)} "
                         "positive training images; add images (or raise n_positive / n_unlabeled_normal) "
                         "or lower val_fraction")

@@ -72,3 +72,15 @@ class FitMonitor:
 
     def after_epoch(self, progress: Progress, history: list[dict[str, Any]], snapshot: Snapshot | None) -> None:
         """An epoch ended; `history` holds its record last. `snapshot` is None for a fit that keeps no checkpoint."""
+
+
+class PrintMonitor(FitMonitor):
+    """`verbose`: one line per epoch on standard output, as PyOD's detectors print."""
+
+    FIELDS = ("stage", "loss", "val_loss", "val_pu_auroc", "seconds")
+
+    def after_epoch(self, progress: Progress, history: list[dict[str, Any]], snapshot: Snapshot | None) -> None:
+        record = history[-1]
+        shown = [f"{key} {record[key]:.4g}" if isinstance(record[key], float) else f"{key} {record[key]}"
+                 for key in self.FIELDS if record.get(key) is not None]
+        print(f"epoch {progress.epoch}/{progress.epochs}: " + ", ".join(shown), flush=True)

@@ -1,4 +1,4 @@
-"""AngularDINO as a detector object in the style of PyOD: fit on images and PU labels, score, save, load.
+"""AngularDINO as a scikit-learn estimator in the style of PyOD: fit on images and PU labels, score, save, load.
 
     detector = AngularDINO(epochs=40, arch="resnet_tiny").fit(X, y)   # y: 1 labeled anomaly, 0 unlabeled
     scores = detector.decision_function(X_new); labels = detector.predict(X_new)
@@ -16,12 +16,13 @@ import numpy as np
 import torch
 
 from angular_dino.config import Config, build_config, config_from_dict
+from angular_dino.config.schema import RUN_KEYS
 from angular_dino.data.defaults import default_augmentation, downscale_notice, with_image_defaults
-from angular_dino.data.images import as_images, resize_images, with_channels
-from angular_dino.detection.base import BaseDetector, fit_parts
+from angular_dino.data.images import resize_images, with_channels
+from angular_dino.data.prepare import PUParts
+from angular_dino.detection.base import BaseDetector
 from angular_dino.detection.monitor import FitMonitor
-from angular_dino.detection.threshold import fitted_threshold
-from angular_dino.errors import UserError
+from angular_dino.detection.parameters import INPUT_PARAMETERS, Parameter, config_parameter, method_keys
 from angular_dino.method.epochs import EpochLoop
 from angular_dino.method.model.backbones import backbone_errors
 from angular_dino.method.model.network import AngularDINONet
@@ -36,60 +37,60 @@ from angular_dino.runtime.distributed import local_device
 
 
 class AngularDINO(BaseDetector):
-    """AngularDINO detector. Keyword arguments are config keys (see the README's table).
+    """AngularDINO detector. Its parameters are the config keys it reads (the README's table; `help(AngularDINO)`
+    lists them), plus `value_range`, `image_shape` and `verbose`.
 
     Defaults that depend on the data: `image_size` = the larger side of the training images,
     `augmentation` = `natural` for colour and `clothing` for grayscale images.
-    Fitted attributes: `threshold_`, `normal_prototypes_`, `anomaly_prototypes_`, `prototype_vectors_`
-    (K×D unit vectors), `history_` (one record per epoch, as metrics.jsonl), `input_shape_` (C, H, W),
-    `precision_` (the resolved arithmetic of training, under which it also scores).
+    Without labeled anomalies (`fit(X)`, or y all 0) it trains on unlabeled images only: the same losses, no
+    anomaly prototypes, the normal prototypes are the `pt_num` that most images vote for, the margins pull
+    each image towards them, and the score is minus the mean cosine to them (far from what most of the data
+    looks like = anomalous); the threshold is the `contamination` quantile.
+    Fitted attributes: `threshold_`, `decision_scores_` and `labels_` (of the images passed to fit),
+    `normal_prototypes_`, `anomaly_prototypes_`, `prototype_vectors_` (K×D unit vectors), `history_` (one record
+    per epoch, as metrics.jsonl), `input_shape_` (C, H, W), `precision_` (the resolved arithmetic of training,
+    under which it also scores), `config_` (the resolved settings it trained with; the keys of a run,
+    `RUN_KEYS`, stay at their defaults: an estimator gets its data as X).
     """
 
     method = "angular_dino"
     data_parallel = True
-
-    def __init__(self, **settings: Any) -> None:
-        checked = build_config(settings)  # unknown keys and bad values fail here, not after fit
-        self._requested = self.config = checked.require_valid(
-            backbone_errors(checked.config.arch, checked.config.pretrained_weights))
+    model_attribute = "_net"
 
     @classmethod
-    def from_config(cls, config: Config) -> "AngularDINO":
-        return cls(**config.to_dict())
+    def parameters(cls) -> tuple[Parameter, ...]:
+        return (*(config_parameter(key) for key in method_keys(cls.method)), *INPUT_PARAMETERS)
 
     # --- fitting ---------------------------------------------------------------------------------
-    def _config_for(self, images: torch.Tensor) -> Config:
-        """The requested config with the data-dependent defaults filled from the images (unless set)."""
-        return with_image_defaults(self._requested, max(images.shape[-2:]), default_augmentation(images.shape[1]))
+    def _checked_settings(self) -> Config:
+        """The parameters as a checked config (every bad value named at once)."""
+        checked = build_config({p.key: getattr(self, p.name) for p in self.parameters() if p.key})
+        return checked.require_valid(backbone_errors(checked.config.arch, checked.config.pretrained_weights))
 
-    def fit(self, X: Any, y: Any, *, validation: tuple[Any, Any] | None = None,
-            monitor: FitMonitor | None = None) -> "AngularDINO":
-        """Train on images X (N×H×W or N×C×H×W) with PU labels y; `validation` = (images, PU labels) is the part
-        that scores each epoch and sets the threshold (default: `val_fraction` of U and of P held out of X)."""
-        monitor = monitor or FitMonitor()
-        parts = fit_parts(X, y, validation, self._requested.val_fraction, self._requested.seed)
-        if notice := downscale_notice(self._requested, max(parts.train_images.shape[-2:])):
+    def _config_for(self, images: torch.Tensor) -> Config:
+        """The checked config with the data-dependent defaults filled from the images (unless set)."""
+        return with_image_defaults(self._checked_settings(), max(images.shape[-2:]),
+                                   default_augmentation(images.shape[1]))
+
+    def _fit(self, settings: Config, parts: PUParts, monitor: FitMonitor) -> None:
+        if notice := downscale_notice(settings, max(parts.train_images.shape[-2:])):
             monitor.notice(notice)
         config = with_training_length(self._config_for(parts.train_images), len(parts.train_images),
                                       monitor.processes.world_size, monitor.notice)
-        if config.num_threads:
-            torch.set_num_threads(config.num_threads)
         parts = parts.resized(config.image_size)
         mean, std = parts.normalisation()
         device = local_device(resolve_device(config.device), monitor.processes)
         trainer = Trainer(config, parts.train_images, parts.train_is_positive, views_for(config, mean, std), device,
                           monitor.processes)
         history = EpochLoop(trainer, parts, monitor).run()
-        self.config = config
+        self.config_ = config
         self._set_model(copy.deepcopy(trainer.teacher), trainer.identified, mean, std, history, device,
                         trainer.amp.precision)
-        self.threshold_ = fitted_threshold(config.threshold_rule, config.contamination, parts, self.decision_function)
-        return self
 
     def _set_model(self, net: AngularDINONet, prototypes: IdentifiedPrototypes, mean: tuple[float, ...],
                    std: tuple[float, ...], history: list[dict[str, Any]], device: torch.device, precision: str) -> None:
         # the memory format of training, so that a loaded model computes bit for bit what the trained one did
-        memory_format = torch.channels_last if self.config.channels_last else torch.preserve_format
+        memory_format = torch.channels_last if self.config_.channels_last else torch.preserve_format
         self._net = net.to(device, memory_format=memory_format).eval().requires_grad_(False)
         self._prototypes = prototypes
         self.normal_prototypes_ = prototypes.normal
@@ -98,32 +99,30 @@ class AngularDINO(BaseDetector):
         self.mean_, self.std_ = tuple(mean), tuple(std)
         self.precision_ = precision
         self.history_ = history
-        size = self.config.image_size
+        size = self.config_.image_size
         self.input_shape_ = (net.in_channels, size, size)
 
     def result_fields(self) -> dict[str, Any]:
-        return {"prototypes": self._prototypes.to_dict(), "epochs": self.config.epochs,
-                "batch_size": self.config.batch_size, "precision": self.precision_,
+        return {"prototypes": self._prototypes.to_dict(), "epochs": self.config_.epochs,
+                "batch_size": self.config_.batch_size, "precision": self.precision_,
                 "train_seconds": round(sum(record["seconds"] for record in self.history_), 1)}
 
     # --- scoring ---------------------------------------------------------------------------------
-    def _check_model(self) -> None:
-        if not hasattr(self, "_net"):
-            raise UserError("this AngularDINO is not fitted yet; call fit(X, y) first")
-
     def model_input(self, X: Any) -> torch.Tensor:
         """Images as the model takes them: uint8, the model's channels (gray ↔ colour converted) and size."""
         self._check_model()
+        return self._model_images(self._images(X))
+
+    def _model_images(self, images: torch.Tensor) -> torch.Tensor:
         channels, size, _ = self.input_shape_
-        return resize_images(with_channels(as_images(X), channels), size)
+        return resize_images(with_channels(images, channels), size)
 
-    def _teacher_outputs(self, X: Any) -> tuple[torch.Tensor, torch.Tensor]:
-        images = self.model_input(X)  # first: it says so when the detector is not fitted
-        return teacher_outputs(self._net, images, self.mean_, self.std_, self.precision_)
+    def _teacher_outputs(self, images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        return teacher_outputs(self._net, self._model_images(images), self.mean_, self.std_, self.precision_)
 
-    def decision_function(self, X: Any) -> np.ndarray:
+    def _score_images(self, images: torch.Tensor) -> np.ndarray:
         """Anomaly scores: mean cosine to the anomaly prototypes − mean cosine to the normal ones."""
-        return anomaly_score(self._teacher_outputs(X)[1], self._prototypes).double().numpy()
+        return anomaly_score(self._teacher_outputs(images)[1], self._prototypes).double().numpy()
 
     def scorer(self) -> Scorer:
         """The fitted model as one module for export (float32, on the CPU): uint8 images at `input_shape_` in,
@@ -133,11 +132,13 @@ class AngularDINO(BaseDetector):
 
     def embed(self, X: Any) -> np.ndarray:
         """Teacher embeddings (N×D unit vectors) of clean images, e.g. for a 2-D map."""
-        return self._teacher_outputs(X)[0].numpy()
+        self._check_model()
+        return self._teacher_outputs(self._images(X))[0].numpy()
 
     # --- save / load -------------------------------------------------------------------------------
     def _config_dict(self) -> dict[str, Any]:
-        return self.config.to_dict()
+        settings = {k: v for k, v in self.config_.to_dict().items() if k not in RUN_KEYS}  # not the estimator's
+        return {**settings, **{p.name: getattr(self, p.name) for p in INPUT_PARAMETERS}}
 
     def _fitted_state(self) -> dict[str, Any]:
         return {"teacher": {k: v.cpu() for k, v in self._net.state_dict().items()},
@@ -147,8 +148,8 @@ class AngularDINO(BaseDetector):
 
     @classmethod
     def _from_fitted_state(cls, config: dict[str, Any], state: dict[str, Any]) -> "AngularDINO":
-        detector = cls()
-        detector._requested = detector.config = c = config_from_dict(config)  # as saved: not checked again
+        detector = cls(**cls._parameters_of(config))  # the resolved settings it trained with, as its parameters
+        detector.config_ = c = config_from_dict(config)  # as saved: not checked again
         net = AngularDINONet(c.arch, state["in_channels"], c.emb_dim, c.head_hidden_dim, c.out_dim, c.prototype_num)
         net.load_state_dict(state["teacher"])
         prototypes = IdentifiedPrototypes(tuple(state["prototypes"]["normal"]), tuple(state["prototypes"]["anomaly"]))

@@ -67,7 +67,10 @@ class TeacherCentre:
 
 
 def pu_sample_weights(is_positive: torch.Tensor) -> torch.Tensor:
-    """N/(2·N_U) for unlabeled and N/(2·N_P) for positive samples (METHOD §6): each part weighs half."""
+    """N/(2·N_U) for unlabeled and N/(2·N_P) for positive samples (METHOD §6): each part weighs half. Without
+    positive samples every sample weighs 1."""
     n = is_positive.numel()
     n_positive = int(is_positive.sum())
+    if n_positive == 0:
+        return torch.ones(n, device=is_positive.device)
     return torch.where(is_positive, n / (2 * n_positive), n / (2 * (n - n_positive))).float()

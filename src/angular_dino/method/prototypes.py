@@ -26,9 +26,13 @@ def identify_prototypes(cos: torch.Tensor, is_positive: torch.Tensor, top_k: int
     """Anomaly prototypes: highest P-score. Normal prototypes: highest U-score − P-score.
 
     `cos` (N, K) are teacher cosines of clean training images, `is_positive` marks P images. A
-    prototype chosen as anomalous is not also chosen as normal (their scores would cancel).
+    prototype chosen as anomalous is not also chosen as normal (their scores would cancel). Without P
+    images (training without labeled anomalies) there are no anomaly prototypes, and the normal ones are
+    those of highest U-score: the prototypes the bulk of the data sits at.
     """
     u_score = vote_scores(cos[~is_positive], top_k)
+    if not is_positive.any():
+        return IdentifiedPrototypes(tuple(sorted(u_score.topk(pt_num).indices.tolist())), ())
     p_score = vote_scores(cos[is_positive], top_k)
     anomaly = p_score.topk(pt_num).indices
     normal_rank = (u_score - p_score).index_fill(0, anomaly, float("-inf"))
@@ -37,10 +41,12 @@ def identify_prototypes(cos: torch.Tensor, is_positive: torch.Tensor, top_k: int
 
 
 def anomaly_score(cos: torch.Tensor, prototypes: IdentifiedPrototypes) -> torch.Tensor:
-    """mean cosine to anomaly prototypes − mean cosine to normal prototypes (higher = more anomalous)."""
-    anomaly = cos[:, list(prototypes.anomaly)].mean(dim=1)
+    """mean cosine to anomaly prototypes − mean cosine to normal prototypes (higher = more anomalous); with no
+    anomaly prototypes (training without labeled anomalies), − mean cosine to the normal ones."""
     normal = cos[:, list(prototypes.normal)].mean(dim=1)
-    return anomaly - normal
+    if not prototypes.anomaly:
+        return -normal
+    return cos[:, list(prototypes.anomaly)].mean(dim=1) - normal
 
 
 def margin_targets(is_positive: torch.Tensor, prototypes: IdentifiedPrototypes, prototype_num: int) -> torch.Tensor:

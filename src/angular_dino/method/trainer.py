@@ -54,8 +54,8 @@ class Trainer:
         if len(train_images) < global_batch:
             raise UserError(f"batch_size {config.batch_size} x {context.world_size} process(es) exceeds the "
                             f"{len(train_images)} training images; lower batch_size")
-        if not train_is_positive.any() or train_is_positive.all():
-            raise UserError("training needs both unlabeled and positive images")
+        if train_is_positive.all():  # no P is training without labeled anomalies (prototypes.identify_prototypes)
+            raise UserError("training needs unlabeled images")
         self.config = config
         self.device = device
         self.context = context
