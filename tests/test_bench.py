@@ -160,11 +160,11 @@ def test_failed_cells_are_recorded_the_others_run_and_a_rerun_retries_only_them(
 def test_a_cell_that_train_refuses_fails_alone_with_exit_status_1(tmp_path, capsys):
     base = str(tmp_path / "digits.yml")
     path = write_bench(tmp_path, normal_classes=[0], seeds=[0], methods={
-        "angular_dino": {"config": base}, "too_big": {"method": "angular_dino", "config": base,
-                                                      "settings": {"batch_size": 4096}}})
+        "angular_dino": {"config": base}, "diverges": {"method": "angular_dino", "config": base,
+                                                      "settings": {"lr": 1.0e+30}}})
     assert main(["bench", "--config", str(path), "--quiet"]) == 1
     err = capsys.readouterr().err
-    assert "FAILED too_big/digits_c0_u9_s0: batch_size 4096 x 1 process(es) exceeds the" in err and "1 cells failed" in err
+    assert "FAILED diverges/digits_c0_u9_s0: the loss became" in err and "1 cells failed" in err
     assert "| angular_dino | 1/1 |" in (tmp_path / "results" / "table.md").read_text()
 
 

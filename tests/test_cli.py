@@ -74,7 +74,7 @@ def test_original_entry_point_and_keys(tmp_path, digits_settings):
     done = subprocess.run([sys.executable, str(ROOT / "angular_dino_train.py"), "--config", str(config)],
                           capture_output=True, text=True, cwd=tmp_path, env={**os.environ, "PYTHONPATH": ""})
     assert done.returncode == 0, done.stderr
-    assert "`gpu_num` belonged to the original setup and is ignored" in done.stderr
+    assert "`gpu_num` is ignored: it belonged to the original setup" in done.stderr
     assert "AUROC" in done.stdout
     saved = yaml.safe_load((tmp_path / "run" / "config.yaml").read_text())
     assert saved["batch_size"] == 32 and saved["warmup_fraction"] == 0.5 and "gpu_num" not in saved

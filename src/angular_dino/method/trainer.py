@@ -6,6 +6,8 @@ its full state for checkpoints. `epochs.EpochLoop` drives it for the detector's 
 from __future__ import annotations
 
 import copy
+import dataclasses
+import sys
 from typing import Any, Callable
 
 import numpy as np
@@ -40,6 +42,22 @@ def parameter_groups(model: nn.Module) -> list[dict[str, Any]]:
     return [{"params": decay}, {"params": no_decay, "weight_decay": 0.0}]
 
 
+def batch_that_fits(config: Config, n_images: int, context: Distributed) -> Config:
+    """`config` with a batch no larger than the training images (one batch per epoch then), so that a setting made
+    for 4,750 images (the original's 128) also runs on a small set; a notice says so. Fewer than 2 images per
+    process is an error."""
+    if config.batch_size * context.world_size <= n_images:
+        return config
+    fitted = n_images // context.world_size
+    if fitted < 2:
+        raise UserError(f"{n_images} training images are too few for {context.world_size} process(es) "
+                        "(at least 2 per process); add images or use fewer processes")
+    if context.rank == 0:
+        print(f"note: batch_size {config.batch_size} x {context.world_size} process(es) exceeds the {n_images} "
+              f"training images; training with batches of {fitted}", file=sys.stderr)
+    return dataclasses.replace(config, batch_size=fitted)
+
+
 class Trainer:
     """Student, teacher, optimiser and schedules, with a position (epoch, iteration) that checkpoints exactly.
 
@@ -50,10 +68,8 @@ class Trainer:
 
     def __init__(self, config: Config, train_images: torch.Tensor, train_is_positive: torch.Tensor,
                  views: ViewSettings, device: torch.device, context: Distributed = Distributed()) -> None:
+        config = batch_that_fits(config, len(train_images), context)
         global_batch = config.batch_size * context.world_size
-        if len(train_images) < global_batch:
-            raise UserError(f"batch_size {config.batch_size} x {context.world_size} process(es) exceeds the "
-                            f"{len(train_images)} training images; lower batch_size")
         if not train_is_positive.any() or train_is_positive.all():
             raise UserError("training needs both unlabeled and positive images")
         self.config = config
