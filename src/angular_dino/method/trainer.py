@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import copy
 import dataclasses
-import sys
 from typing import Any, Callable
 
 import numpy as np
@@ -24,6 +23,7 @@ from angular_dino.method.schedules import build_schedules
 from angular_dino.method.teacher import teacher_outputs
 from angular_dino.method.views import MultiCropViews, ViewSettings
 from angular_dino.runtime.compute import MixedPrecision, resolve_precision, use_determinism
+from angular_dino.runtime.console import notice
 from angular_dino.runtime.distributed import Distributed, data_parallel, synchronise_batchnorm
 
 CHECKPOINT_FORMAT = "angular_dino.checkpoint/2"
@@ -53,8 +53,8 @@ def batch_that_fits(config: Config, n_images: int, context: Distributed) -> Conf
         raise UserError(f"{n_images} training images are too few for {context.world_size} process(es) "
                         "(at least 2 per process); add images or use fewer processes")
     if context.rank == 0:
-        print(f"note: batch_size {config.batch_size} x {context.world_size} process(es) exceeds the {n_images} "
-              f"training images; training with batches of {fitted}", file=sys.stderr)
+        notice(f"note: batch_size {config.batch_size} x {context.world_size} process(es) exceeds the {n_images} "
+               f"training images; training with batches of {fitted}")
     return dataclasses.replace(config, batch_size=fitted)
 
 
