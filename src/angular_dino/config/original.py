@@ -8,7 +8,7 @@ import difflib
 import math
 from typing import Any, Mapping
 
-from angular_dino.config.checks import check_type
+from angular_dino.config.checks import check_type, shown
 from angular_dino.config.schema import FIELDS, HINTS
 
 RENAMED_KEYS = {"student_tmp": "student_temp", "batch_size_per_gpu": "batch_size", "data_path": "data_root",
@@ -66,14 +66,14 @@ def one_class(key: str, value: Any) -> Any:
         return value
     if len(value) == 1:
         return value[0]
-    raise ValueError(f"{key}: one class per run, got {list(value)!r}; give one class (e.g. `{key}: 5`), or run "
+    raise ValueError(f"{key}: one class per run, got {shown(list(value))}; give one class (e.g. `{key}: 5`), or run "
                      "several classes as the cells of `angular-dino bench` (normal_classes: [...])")
 
 
 def _check_fixed(key: str, value: Any) -> None:
     only, spellings, what = FIXED_KEYS[key]
     if not any(value == s and type(value) is type(s) for s in spellings):
-        raise ValueError(f"{key}: only {only!r} is implemented ({what}), got {value!r}; remove the key or set it "
+        raise ValueError(f"{key}: only {only!r} is implemented ({what}), got {shown(value)}; remove the key or set it "
                          f"to {only!r}")
 
 
@@ -142,7 +142,7 @@ def _tied_errors(tied: Mapping[str, Any], values: Mapping[str, Any]) -> list[str
             continue
         try:
             if not math.isclose(check_type(key, value, HINTS[name]), target):
-                errors.append(f"{key}: must equal {name} ({target}) because {why}, got {value!r}; remove {key} "
+                errors.append(f"{key}: must equal {name} ({target}) because {why}, got {shown(value)}; remove {key} "
                               f"or set it to {target}")
         except ValueError as exc:
             errors.append(str(exc))
