@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import Any, Mapping, Sequence
 
 from angular_dino.config.checks import check_range, check_type, cross_field_errors
-from angular_dino.config.original import merge, native_dataset_name, to_native
+from angular_dino.config.original import merge, native_dataset_name, native_margin_type, to_native
 from angular_dino.config.schema import HINTS, Config
 from angular_dino.errors import UserError
 
@@ -39,6 +39,8 @@ def build_config(raw: Mapping[str, Any], overrides: Mapping[str, Any] | None = N
     values = merge(to_native(raw, notices, errors), to_native(overrides or {}, notices, errors), errors)
     if "dataset" in values:
         values["dataset"] = native_dataset_name(values["dataset"])
+    if "margin_type" in values:
+        values["margin_type"] = native_margin_type(values["margin_type"])
     checked: dict[str, Any] = {}
     for name, value in values.items():
         try:

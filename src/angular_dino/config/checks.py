@@ -2,11 +2,23 @@
 nothing but the config (the checks that need the dataset catalogue or the backbones live with those)."""
 from __future__ import annotations
 
+import reprlib
 import types
 import typing
 from typing import Any
 
 from angular_dino.config.schema import FIELDS, Config, format_output_dir
+
+
+_SHORT = reprlib.Repr()  # Python 3.11's Repr takes no keyword arguments
+_SHORT.maxlevel, _SHORT.maxlist, _SHORT.maxtuple, _SHORT.maxdict = 3, 6, 6, 6
+_SHORT.maxstring, _SHORT.maxother, _SHORT.maxlong = 60, 60, 40
+
+
+def shown(value: Any) -> str:
+    """`value` as an error message shows it: cut short, so that a YAML alias bomb or a huge number cannot make
+    the message itself take minutes or gigabytes."""
+    return _SHORT.repr(value)
 
 
 def check_type(name: str, value: Any, hint: Any) -> Any:
@@ -17,17 +29,17 @@ def check_type(name: str, value: Any, hint: Any) -> Any:
         hint = next(a for a in typing.get_args(hint) if a is not type(None))
     if typing.get_origin(hint) is tuple:
         if not isinstance(value, (list, tuple)) or len(value) != 2:
-            raise ValueError(f"{name}: expected a pair like [0.2, 0.5], got {value!r}")
+            raise ValueError(f"{name}: expected a pair like [0.2, 0.5], got {shown(value)}")
         return tuple(check_type(name, v, float) for v in value)
     if hint is bool:
         if not isinstance(value, bool):
-            raise ValueError(f"{name}: expected true or false, got {value!r}")
+            raise ValueError(f"{name}: expected true or false, got {shown(value)}")
         return value
     if hint is int:
         if isinstance(value, float) and value.is_integer():
             value = int(value)
         if isinstance(value, bool) or not isinstance(value, int):
-            raise ValueError(f"{name}: expected a whole number, got {value!r}")
+            raise ValueError(f"{name}: expected a whole number, got {shown(value)}")
         return value
     if hint is float:
         if isinstance(value, str):  # YAML 1.1 reads `5e-4` as a string
@@ -36,11 +48,11 @@ def check_type(name: str, value: Any, hint: Any) -> Any:
             except ValueError:
                 pass
         if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise ValueError(f"{name}: expected a number, got {value!r}")
+            raise ValueError(f"{name}: expected a number, got {shown(value)}")
         return float(value)
     if hint is str:
         if not isinstance(value, str):
-            raise ValueError(f"{name}: expected text, got {value!r}")
+            raise ValueError(f"{name}: expected text, got {shown(value)}")
         return value
     raise TypeError(f"unsupported type {hint} for {name}")
 
@@ -58,7 +70,7 @@ def check_range(name: str, value: Any) -> None:
         if high is not None and v > high:
             raise ValueError(f"{name}: must be at most {high:g}, got {v}")
     if meta["choices"] and value is not None and value not in meta["choices"]:
-        raise ValueError(f"{name}: must be one of {', '.join(meta['choices'])}; got {value!r}")
+        raise ValueError(f"{name}: must be one of {', '.join(meta['choices'])}; got {shown(value)}")
 
 
 def cross_field_errors(config: Config) -> list[str]:

@@ -10,10 +10,22 @@ import torch
 from sklearn.metrics import average_precision_score, roc_auc_score
 
 from angular_dino.data.pu_split import NORMAL, SEEN, UNSEEN
+from angular_dino.errors import NonFiniteScores
+
+
+def require_finite(scores: torch.Tensor | np.ndarray, what: str) -> None:
+    """Raise `NonFiniteScores` naming how many of `what` scores are NaN or infinite (sklearn would only say
+    "Input contains NaN", with a traceback)."""
+    values = torch.as_tensor(np.asarray(scores, dtype=np.float64))
+    bad = int((~torch.isfinite(values)).sum())
+    if bad:
+        raise NonFiniteScores(f"{bad} of {values.numel()} {what} scores are not finite (NaN or infinite), so they "
+                              "have no AUROC and no threshold; with precision bf16 try --set precision=fp32")
 
 
 def _safe(metric, labels: torch.Tensor, scores: torch.Tensor) -> float | None:
     """The metric, or None when one class is missing (e.g. no unseen anomalies configured)."""
+    require_finite(scores, "the")
     if labels.numel() == 0 or labels.min() == labels.max():
         return None
     return float(metric(labels.numpy(), scores.double().numpy()))

@@ -17,6 +17,7 @@ import torch
 from sklearn.metrics import precision_recall_curve
 
 from angular_dino.data.prepare import PUParts
+from angular_dino.detection.metrics import require_finite
 from angular_dino.errors import UserError
 
 THRESHOLD_RULES = ("val_f1", "contamination")
@@ -24,6 +25,7 @@ THRESHOLD_RULES = ("val_f1", "contamination")
 
 def best_f1_threshold(scores: np.ndarray, is_positive: np.ndarray) -> float:
     """The score t maximising F1 of `score >= t` against the PU labels."""
+    require_finite(scores, "validation")
     precision, recall, thresholds = precision_recall_curve(is_positive.astype(int), scores)
     f1 = 2 * precision[:-1] * recall[:-1] / np.maximum(precision[:-1] + recall[:-1], 1e-12)
     return float(thresholds[int(np.argmax(f1))])
@@ -31,6 +33,7 @@ def best_f1_threshold(scores: np.ndarray, is_positive: np.ndarray) -> float:
 
 def contamination_threshold(unlabeled_scores: np.ndarray, contamination: float) -> float:
     """The score above which the assumed `contamination` share of unlabeled images lies."""
+    require_finite(unlabeled_scores, "unlabeled training")
     return float(np.quantile(unlabeled_scores, 1.0 - contamination))
 
 

@@ -6,6 +6,7 @@ from typing import Any
 import torch
 
 from angular_dino.detection.metrics import pu_auroc
+from angular_dino.errors import NonFiniteScores
 from angular_dino.method.trainer import Trainer
 
 
@@ -13,6 +14,10 @@ def epoch_record(trainer: Trainer, val_images: torch.Tensor, val_is_positive: to
                  seconds: float) -> dict[str, Any]:
     """One metrics.jsonl line: losses, schedules, identified prototypes and the validation AUROC (PU labels only)."""
     identified = trainer.identified
+    try:
+        val_auroc = pu_auroc(trainer.scores(val_images), val_is_positive)
+    except NonFiniteScores:  # n/a in metrics.jsonl; the threshold, after the last epoch, says so as an error
+        val_auroc = None
     return {"epoch": trainer.epoch, **losses, "seconds": round(seconds, 2),
             "normal_prototypes": list(identified.normal), "anomaly_prototypes": list(identified.anomaly),
-            "val_pu_auroc": pu_auroc(trainer.scores(val_images), val_is_positive)}
+            "val_pu_auroc": val_auroc}

@@ -23,9 +23,18 @@ from angular_dino.detection.monitor import FitMonitor, Progress, Scores, Snapsho
 from angular_dino.errors import UserError
 from angular_dino.runs.loggers import ExperimentLogger, open_logger
 from angular_dino.runs.run_dir import RunDirectory, RunState
+from angular_dino.runtime.console import VERBOSE, is_terminal, verbosity
 from angular_dino.runtime.distributed import Distributed
 from angular_dino.runtime.interrupts import StopRequest, TrainingStopped
 from angular_dino.storage import load_torch, save_torch
+
+
+def epoch_line(progress: Progress, record: dict[str, Any]) -> str:
+    """One plain line for a finished epoch: its number and its record's figures, e.g.
+    `epoch 2/40: loss 3.12, val_pu_auroc 0.91, seconds 12.3`."""
+    figures = ", ".join(f"{key} {value:.4g}" if isinstance(value, float) else f"{key} {value}"
+                        for key, value in record.items() if key != "epoch" and isinstance(value, (int, float, str)))
+    return f"epoch {progress.epoch}/{progress.epochs}: {figures}"
 
 
 class RunMonitor(FitMonitor):
@@ -42,6 +51,7 @@ class RunMonitor(FitMonitor):
         self.bar: tqdm | None = None
         self.logger: ExperimentLogger | None = None  # `logger`'s, from `begin` on (rank 0 only)
         self.finished = False
+        self.epoch_lines = False  # set by begin
         self.losses: list[float] = []
 
     def notice(self, message: str) -> None:
@@ -80,8 +90,11 @@ class RunMonitor(FitMonitor):
             self.run.start(self.config)  # only now: a fit that fails on its input leaves no files behind
         if self.processes.is_main:
             self.logger = open_logger(self.config, self.run.path)
+        shown = not self.quiet and self.processes.is_main
+        # a log file (stderr not a terminal) gets one plain line per epoch instead of a bar that redraws with \r
+        self.epoch_lines = shown and (verbosity() >= VERBOSE or not is_terminal(sys.stderr))
         self.bar = tqdm(total=progress.total, initial=progress.step, unit=unit, dynamic_ncols=True, file=sys.stderr,
-                        disable=self.quiet or not self.processes.is_main)
+                        disable=not shown or not is_terminal(sys.stderr))
         self._describe(progress)
 
     def _describe(self, progress: Progress) -> None:
@@ -114,6 +127,8 @@ class RunMonitor(FitMonitor):
         shown = {key: record[key] for key in ("stage", "loss", "val_loss") if key in record}
         self.bar.set_postfix({k: v if isinstance(v, str) else f"{v:.4g}" for k, v in shown.items()}, refresh=False)
         self._advance(progress)
+        if self.epoch_lines:
+            self.bar.write(epoch_line(progress, record), file=sys.stderr)
         stopping = self._stop_requested()
         if snapshot is not None:
             self._save(snapshot)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import io
+import sys
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -110,20 +111,25 @@ def score_rows(detector: BaseDetector, inputs: Sequence[str], skip_unreadable: b
     return rows
 
 
-def write_csv(rows: list[tuple[str, float, int]], out: Path) -> None:
-    """CSV `path,score,label` (scores at full precision), written atomically."""
+def write_csv(rows: list[tuple[str, float, int]], out: Path | None) -> None:
+    """CSV `path,score,label` (scores at full precision), written atomically to `out`, or to stdout when None."""
     text = io.StringIO()
     writer = csv.writer(text, lineterminator="\n")
     writer.writerow(("path", "score", "label"))
     writer.writerows((name, repr(score), label) for name, score, label in rows)
-    save_text(text.getvalue(), out)
+    if out is None:
+        sys.stdout.write(text.getvalue())
+        sys.stdout.flush()
+    else:
+        save_text(text.getvalue(), out)
 
 
-def score_run(run_dir: str | Path, inputs: Sequence[str], out: str | Path, skip_unreadable: bool = False) -> int:
-    """Score `inputs` with the run's model.pt into the CSV `out`; returns the number of rows."""
+def score_run(run_dir: str | Path, inputs: Sequence[str], out: str | Path | None,
+              skip_unreadable: bool = False) -> int:
+    """Score `inputs` with the run's model.pt into the CSV `out` (stdout when None); returns the number of rows."""
     model = Path(run_dir) / "model.pt"
     if not model.is_file():
         raise UserError(f"{model} does not exist; --run must be a finished run directory (train writes model.pt)")
     rows = score_rows(load_detector(model), inputs, skip_unreadable)
-    write_csv(rows, Path(out))
+    write_csv(rows, None if out is None else Path(out))
     return len(rows)

@@ -17,14 +17,14 @@ from angular_dino.config import Config
 from angular_dino.data.prepare import PUData, prepare_pu_data
 from angular_dino.detection.base import BaseDetector, scores_of
 from angular_dino.detection.metrics import detection_metrics, pu_auroc, threshold_metrics
-from angular_dino.errors import UserError
+from angular_dino.errors import NonFiniteScores, UserError
 from angular_dino.runs.monitor import RunMonitor
 from angular_dino.runs.registry import DETECTORS, build_detector
 from angular_dino.runs.report_inputs import write_run_report
 from angular_dino.runs.results import run_fields, summary_table
 from angular_dino.runs.run_dir import RunDirectory, RunState
 from angular_dino.runtime.compute import resolve_device
-from angular_dino.runtime.distributed import init_distributed, local_device
+from angular_dino.runtime.distributed import Distributed, init_distributed, local_device
 from angular_dino.runtime.interrupts import stop_signals
 
 
@@ -51,6 +51,14 @@ def train(config: Config, *, restart: bool = False, quiet: bool = False) -> dict
         torch.set_num_threads(config.num_threads)
     with processes.main_first():
         data = prepare_pu_data(config)
+    try:
+        return _fit_and_write(config, run, state, processes, device, detector, data, started, quiet)
+    except NonFiniteScores as exc:  # config.yaml, metrics.jsonl and the checkpoint stay for a look
+        raise NonFiniteScores(f"{exc}. The run's files so far are kept in {run.path}.") from None
+
+
+def _fit_and_write(config: Config, run: RunDirectory, state: RunState, processes: Distributed, device: torch.device,
+                   detector: BaseDetector, data: PUData, started: float, quiet: bool) -> dict[str, Any] | None:
     with stop_signals() as stop:
         monitor = RunMonitor(config, run, state, processes, device, stop, quiet, (data.test_images, data.test_kind))
         try:

@@ -1,7 +1,10 @@
 """The DINO head and the prototype layer (METHOD §3).
 
 Both end in the same layer: a linear map whose weight rows are kept at unit length (weight norm
-with the magnitude fixed at 1). On a unit-length input its outputs are cosines.
+with the magnitude fixed at 1). On a unit-length input its outputs are cosines. That layer, and every
+L2 normalisation, compute in float32 even under bf16 autocast: bf16 keeps 8 bits of mantissa, so its
+cosines step by 1/128 near 1, leave [-1, 1], and prototype scores (a difference of mean cosines) become
+coarse ties or, on tiny images, not finite (issue 13); these layers are a negligible share of the work.
 """
 from __future__ import annotations
 
@@ -19,10 +22,17 @@ class CosineLinear(nn.Module):
         nn.init.trunc_normal_(self.weight, std=0.02)
 
     def unit_weight(self) -> torch.Tensor:
-        return F.normalize(self.weight, dim=1)
+        return F.normalize(self.weight.float(), dim=1)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return F.linear(x, self.unit_weight())
+        with torch.autocast(x.device.type, enabled=False):
+            return F.linear(x.float(), self.unit_weight())
+
+
+def unit_length(x: torch.Tensor) -> torch.Tensor:
+    """`x / ||x||` along the last axis, in float32 whatever the autocast (see the module's docstring)."""
+    with torch.autocast(x.device.type, enabled=False):
+        return F.normalize(x.float(), dim=-1)
 
 
 class DINOHead(nn.Module):
@@ -38,4 +48,4 @@ class DINOHead(nn.Module):
                 nn.init.zeros_(layer.bias)
 
     def forward(self, embedding: torch.Tensor) -> torch.Tensor:
-        return self.last_layer(F.normalize(self.mlp(embedding), dim=-1))
+        return self.last_layer(unit_length(self.mlp(embedding)))

@@ -2,11 +2,10 @@
 from __future__ import annotations
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 from angular_dino.method.model.backbones import build_backbone
-from angular_dino.method.model.heads import CosineLinear, DINOHead
+from angular_dino.method.model.heads import CosineLinear, DINOHead, unit_length
 
 
 class AngularDINONet(nn.Module):
@@ -20,7 +19,7 @@ class AngularDINONet(nn.Module):
 
     def embed(self, images: torch.Tensor) -> torch.Tensor:
         """Unit-length embedding e = f(x) / ||f(x)||."""
-        return F.normalize(self.backbone(images), dim=-1)
+        return unit_length(self.backbone(images))
 
     def forward(self, images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """DINO logits and prototype cosines of a batch."""
