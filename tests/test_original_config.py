@@ -95,7 +95,7 @@ def test_the_original_file_runs_verbatim_through_the_original_command(tmp_path):
                            "--set", "epochs=1", "--set", "dataset=digits"], capture_output=True, text=True,
                           cwd=tmp_path, env={**os.environ, "PYTHONPATH": "", "OMP_NUM_THREADS": "1"}, timeout=600)
     assert done.returncode == 0, done.stderr
-    assert "Traceback" not in done.stderr and "training with batches of 117" in done.stderr
+    assert "Traceback" not in done.stderr and "training with batch_size 117" in done.stderr
     run = tmp_path / "outputs" / "test" / "mnist" / "margin_tea-stu_0.5"
     result = json.loads((run / "result.json").read_text())
     assert 0 <= result["auroc"]["all"] <= 1

@@ -31,11 +31,11 @@ def _bench(args: argparse.Namespace) -> int:
     from angular_dino.runs.bench import load_bench, merge, run_bench
     from angular_dino.runs.bench.cells import parse_shard
 
-    shard = parse_shard(args.shard)
     plan = load_bench(args.config, parse_overrides(args.set))
     if args.action == "merge":
         merge(plan)
         return 0
+    shard = parse_shard(args.shard)
     report = run_bench(plan, shard=shard, jobs=args.jobs, methods=args.methods, classes=args.classes,
                        groups=args.groups, quiet=args.quiet)
     return 1 if report.failed else 0
