@@ -17,6 +17,7 @@ from angular_dino.data.prepare import prepare_pu_data
 from angular_dino.data.sources import load_dataset
 from angular_dino.detection.metrics import detection_metrics, pu_auroc
 from angular_dino.method.trainer import Trainer
+from angular_dino.method.training_length import with_training_length
 from angular_dino.method.views import views_for
 from angular_dino.runs.resolve import load_config
 from angular_dino.runtime.compute import resolve_device
@@ -29,6 +30,7 @@ def main() -> None:
     args = parser.parse_args()
     config, _ = load_config(args.config, args.set)
     data = prepare_pu_data(config)
+    config = with_training_length(config, len(data.train_images), 1, print)  # `steps` to epochs, as fit does
     pool = load_dataset(config.dataset, config.data_root, config.download, config.image_size)
     dev_images, dev_kind, _ = development_set(config, data.split, pool)
     trainer = Trainer(config, data.train_images, data.train_is_positive, views_for(config, *data.normalisation()),

@@ -1,6 +1,6 @@
 """AngularDINO as a scikit-learn estimator in the style of PyOD: fit on images and PU labels, score, save, load.
 
-    detector = AngularDINO(epochs=40, arch="resnet_tiny").fit(X, y)   # y: 1 labeled anomaly, 0 unlabeled
+    detector = AngularDINO(steps=700).fit(X, y)   # y: 1 labeled anomaly, 0 unlabeled; defaults: the CPU profile
     scores = detector.decision_function(X_new); labels = detector.predict(X_new)
 
 The command line trains this same object (through `runs.training_run`, with a monitor that draws the progress

@@ -2,7 +2,7 @@
 
 A run is sized in optimiser steps (`steps`) so that 700 images train as long as 5,000: counted in epochs, a
 small dataset would get a few hundred updates, far too few (the robust-detection issue measured AUROC 0.78
-where 1,400 steps gave 0.99). An explicit `epochs` overrides `steps`. A batch larger than the data is lowered
+on 700 images with 200 updates, and 0.99 with 1,000). An explicit `epochs` overrides `steps`. A batch larger than the data is lowered
 to the data, with a notice, rather than refused.
 """
 from __future__ import annotations
