@@ -87,31 +87,43 @@ class PerImageViews(Dataset):
 
 
 def timed_steps(trainer: Trainer, steps: int, sync: Callable[[], None]) -> float:
-    """Seconds of `steps` optimisation steps after one warm-up step (the first compiles and allocates)."""
+    """Seconds of `steps` optimisation steps after one warm-up step (the first compiles and allocates), in the
+    second half of the one-epoch schedule, with identified prototypes: the angular margins are on."""
     batch = torch.arange(trainer.config.batch_size, device=trainer.device)
-    trainer._step(batch, 0)
+    trainer.identify()
+    first = trainer.iters_per_epoch // 2
+    trainer._step(batch, first)
     sync()
     start = time.perf_counter()
-    for step in range(1, steps + 1):
+    for step in range(first + 1, first + 1 + steps):
         trainer._step(batch, step)
     sync()
     return time.perf_counter() - start
 
 
-def per_image_pipeline(trainer: Trainer, images: torch.Tensor, workers: int) -> DataLoader:
-    """Replace the trainer's batched views by batches of a per-image PIL DataLoader; returns the loader."""
-    loader = DataLoader(PerImageViews(images, trainer.views.settings), batch_size=trainer.config.batch_size,
+class LoaderViews:
+    """Stands in for the trainer's batched views: each call returns the next batch of a per-image DataLoader."""
+
+    def __init__(self, loader: DataLoader, settings: ViewSettings, device: torch.device) -> None:
+        self.batches, self.settings, self.device = iter(loader), settings, device
+
+    def __call__(self, _images: torch.Tensor) -> list[torch.Tensor]:
+        return [view.to(self.device, non_blocking=True) for view in next(self.batches)]
+
+
+def use_per_image_pipeline(trainer: Trainer, images: torch.Tensor, workers: int) -> None:
+    """Feed `trainer` from a per-image PIL DataLoader (`workers` processes) instead of its batched views."""
+    settings = trainer.views.settings
+    loader = DataLoader(PerImageViews(images, settings), batch_size=trainer.config.batch_size,
                         sampler=RandomSampler(images, replacement=True, num_samples=10 ** 9), num_workers=workers,
                         persistent_workers=workers > 0, pin_memory=trainer.device.type == "cuda")
-    batches = iter(loader)
-    trainer.views = lambda _images: [view.to(trainer.device, non_blocking=True) for view in next(batches)]
-    return loader
+    trainer.views = LoaderViews(loader, settings, trainer.device)
 
 
 def step_flops(trainer: Trainer) -> int:
     batch = torch.arange(trainer.config.batch_size, device=trainer.device)
     with FlopCounterMode(display=False) as counter:
-        trainer._step(batch, 1)
+        trainer._step(batch, trainer.iters_per_epoch - 1)
     return counter.get_total_flops()
 
 
@@ -150,16 +162,16 @@ def main() -> None:
     rows = []
     for profile in args.profiles:
         config = profile_config(profile, args.device, args.precision, args.compile)
-        n = config.batch_size * 4
+        n = config.batch_size * 2 * (args.steps + 2)  # one epoch whose second half holds the timed steps
         images, is_positive = random_images(n)
         trainer = Trainer(config, images, is_positive, views_for(config, MEAN, STD), device)
         ours = config.batch_size * args.steps / timed_steps(trainer, args.steps, sync)
         flops = step_flops(trainer)
         peak = peak_flops(device, trainer.amp.precision, sync)
         per_image_trainer = Trainer(config, images, is_positive, views_for(config, MEAN, STD), device)
-        loader = per_image_pipeline(per_image_trainer, images, args.workers)
+        use_per_image_pipeline(per_image_trainer, images, args.workers)
         per_image = config.batch_size * args.steps / timed_steps(per_image_trainer, args.steps, sync)
-        del loader
+        del per_image_trainer  # stops its workers
         achieved = flops * ours / config.batch_size
         row = (f"| {profile} (`{config.arch}`, {config.local_crops_number} local crops, batch {config.batch_size}) "
                f"| {trainer.amp.precision} | {ours:.0f} | {per_image:.0f} | {ours / per_image:.2f}x "
