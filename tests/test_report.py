@@ -375,3 +375,12 @@ def test_gallery_inputs_must_agree():
         ScoredImages(np.zeros((2, 1, 4, 4), np.uint8), [1.0], ("a", "b"))
     with pytest.raises(ValueError, match="uint8"):
         ScoredImages(np.zeros((1, 1, 4, 4)), [1.0], ("a",))
+
+
+def test_a_run_scored_on_the_development_set_says_so_in_its_heading(tmp_path):
+    """A tuning run (`evaluate_on: development`) never reads the test split; its page must not claim it did."""
+    inputs = synthetic_inputs()
+    write_report(tmp_path / "dev", synthetic_inputs(result={**inputs.result, "evaluated_on": "development"}))
+    write_report(tmp_path / "test", inputs)
+    assert "<h2>Detection on the development set" in (tmp_path / "dev" / "report.html").read_text()
+    assert "<h2>Detection on the test split</h2>" in (tmp_path / "test" / "report.html").read_text()

@@ -8,6 +8,7 @@ from html import escape
 
 import numpy as np
 
+from angular_dino.config import DEVELOPMENT
 from angular_dino.data.pu_split import NORMAL, SEEN, UNSEEN
 from angular_dino.report.inputs import ReportInputs
 from angular_dino.report.style import KIND_NAMES
@@ -90,9 +91,11 @@ def report_html(inputs: ReportInputs, plots: dict[str, tuple[str, bytes]]) -> st
         f'alt="{escape(caption)}"><figcaption>{escape(caption)} ({escape(name)})</figcaption></figure>\n'
         for name, (caption, png) in plots.items())
     at_threshold = threshold_section(inputs.result.get("at_threshold"), inputs.result.get("threshold_rule"))
+    evaluated_on = ("the development set (unused train-pool images; the test split was not read)"
+                    if inputs.result.get("evaluated_on") == DEVELOPMENT else "the test split")
     return (f'<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n<title>{title}</title>\n'
             f"<style>{STYLE}</style>\n</head>\n<body>\n<h1>{title}</h1>\n"
-            f"<h2>Detection on the test split</h2>\n{detection_table(inputs.result)}\n{facts}\n"
+            f"<h2>Detection on {evaluated_on}</h2>\n{detection_table(inputs.result)}\n{facts}\n"
             f'<p class="note">{BASELINE_NOTE}</p>\n{settings}'
             f"<h2>At the threshold</h2>\n{at_threshold}\n{_galleries(inputs)}"
             f"<h2>Plots</h2>\n{figures}</body>\n</html>\n")
