@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Sets up AngularDINO on a fresh machine (Python 3.10+ with pip): a virtual environment in .venv with
-# the CPU build of PyTorch, the package with the extras its tests use, and Fashion-MNIST from Debian's package
-# when apt is usable.
+# PyTorch 2.13.0 (requirements/cpu.txt: the CPU build where pip's sources offer it; README: Install), the package
+# with the extras its tests use, and Fashion-MNIST from Debian's package when apt is usable.
 # Safe to run again: what is already there is kept.
 set -euo pipefail
 cd "$(dirname "$0")/.."
