@@ -136,14 +136,18 @@ def peak_flops(device: torch.device, precision: str, sync: Callable[[], None]) -
     w = torch.randn(128, 128, 3, 3, device=device, dtype=dtype).to(memory_format=torch.channels_last)
     conv_flops = 2 * 64 * 128 * 28 * 28 * 128 * 9
 
-    def rate(work: Callable[[], torch.Tensor], flops: float, repeats: int = 10) -> float:
+    def rate(work: Callable[[], torch.Tensor], flops: float, repeats: int = 10, trials: int = 3) -> float:
+        """The best of `trials` timings: a peak is what the machine can do, not what a busy moment allowed."""
         work()
         sync()
-        start = time.perf_counter()
-        for _ in range(repeats):
-            work()
-        sync()
-        return flops * repeats / (time.perf_counter() - start)
+        best = math.inf
+        for _ in range(trials):
+            start = time.perf_counter()
+            for _ in range(repeats):
+                work()
+            sync()
+            best = min(best, time.perf_counter() - start)
+        return flops * repeats / best
 
     return {"matmul": rate(lambda: a @ b, 2 * n ** 3), "conv": rate(lambda: F.conv2d(x, w, padding=1), conv_flops)}
 
