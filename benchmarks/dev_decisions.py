@@ -1,0 +1,99 @@
+"""DEVELOPERS.md's decision rules applied to the development suite's cells (dev AUROC; the test split never read).
+
+    .venv/bin/python benchmarks/dev_decisions.py [--results benchmarks/results/dev_suite/cells]
+
+Trains nothing: it reads the cell files `angular-dino bench --config configs/dev_suite.yml` wrote. Each
+comparison is paired: a group counts only the (class, seed) splits that both rows have done, so a row is never
+ahead because it ran easier classes. The suite mean is the mean of the group means (no group weighs by its
+cell count). Verdicts follow the rules as written before the cells ran:
+- steps: the smallest candidate whose suite mean is within 0.003 of the best candidate's;
+- augmentation: `digits` replaces `clothing` for grayscale folders only if it is at least 0.005 higher on both
+  `fashion_small` and `digits` (on `digits`, whose own recipe is `digits`, the clothing row is the alternative).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+import numpy as np
+
+from record import ROOT, header, write_section
+
+DEFAULT = "angular_dino"
+STEPS = {700: "angular_dino_steps700", 1400: DEFAULT, 2800: "angular_dino_steps2800"}
+STEPS_TOLERANCE, AUGMENTATION_GAIN = 0.003, 0.005
+
+Cells = dict[tuple[str, str], dict[tuple[int, int], float]]  # (method, group) -> (class, seed) -> dev AUROC (all)
+
+
+def read_dev_cells(root: Path) -> Cells:
+    cells: Cells = {}
+    for path in sorted(root.glob("*/*/*.json")):
+        cell = json.loads(path.read_text())
+        if cell.get("status") == "done" and cell["result"].get("evaluated_on") == "development":
+            method, group = path.parent.parent.name, path.parent.name
+            cells.setdefault((method, group), {})[(cell["normal_class"], cell["seed"])] = cell["result"]["auroc"]["all"]
+    return cells
+
+
+def paired(cells: Cells, first: str, second: str, group: str) -> tuple[list[float], list[float]]:
+    """AUROCs of `first` and `second` on the splits of `group` that both have done, in the same order."""
+    a, b = cells.get((first, group), {}), cells.get((second, group), {})
+    shared = sorted(a.keys() & b.keys())
+    return [a[s] for s in shared], [b[s] for s in shared]
+
+
+def comparison(cells: Cells, base: str, other: str) -> tuple[list[str], dict[str, float]]:
+    """Table rows of `other` against `base`, group by group; returns them and {group: mean difference}."""
+    rows, differences = [], {}
+    groups = sorted({g for (m, g) in cells if m == other})
+    for group in groups:
+        x, y = paired(cells, base, other, group)
+        if not x:
+            continue
+        d = np.subtract(y, x)
+        differences[group] = float(d.mean())
+        rows.append(f"| {other} | {group} | {len(d)} | {np.mean(x):.4f} | {np.mean(y):.4f} | {d.mean():+.4f} "
+                    f"| {int((d > 0).sum())}/{int((d < 0).sum())}/{int((d == 0).sum())} |")
+    return rows, differences
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--results", type=Path, default=ROOT / "benchmarks" / "results" / "dev_suite" / "cells")
+    args = parser.parse_args()
+    cells = read_dev_cells(args.results)
+    table = ["| row | group | paired splits | default (1,400 steps) | row | difference | wins/losses/ties |",
+             "|---|---|---|---|---|---|---|"]
+    lines = header("Development-suite decisions (dev AUROC, paired splits)") + [
+        "Every row against the default (`angular_dino`: the CPU profile, 1,400 steps, `clothing` for Fashion-MNIST "
+        "and `digits` for digits), on the (class, seed) splits both have done; dev AUROC (all).", "", *table]
+    suite_changes: dict[str, float] = {}
+    group_changes: dict[str, dict[str, float]] = {}
+    for other in [*(m for m in STEPS.values() if m != DEFAULT), "angular_dino_digits_aug", "angular_dino_clothing_aug",
+                  "puae"]:
+        rows, differences = comparison(cells, DEFAULT, other)
+        lines += rows
+        if differences:
+            suite_changes[other] = float(np.mean(list(differences.values())))
+            group_changes[other] = differences
+    lines += ["", "Suite change against the default (mean over the groups each row was run on of its paired "
+              "group difference):", ""]
+    lines += [f"- `{m}`: {change:+.4f} over {', '.join(group_changes[m])}" for m, change in suite_changes.items()]
+    candidates = {steps: suite_changes.get(m, 0.0) for steps, m in STEPS.items() if m == DEFAULT or m in suite_changes}
+    best = max(candidates.values())
+    chosen = min(steps for steps, change in candidates.items() if change >= best - STEPS_TOLERANCE)
+    digits_gain = [group_changes.get("angular_dino_digits_aug", {}).get("fashion_small"),
+                   -group_changes.get("angular_dino_clothing_aug", {}).get("digits", np.nan)]
+    augmentation = ("digits" if all(g is not None and g >= AUGMENTATION_GAIN for g in digits_gain) else "clothing")
+    lines += ["", f"Steps rule (smallest within {STEPS_TOLERANCE} of the best; candidates measured: "
+              f"{', '.join(f'{s:,} ({c:+.4f})' for s, c in sorted(candidates.items()))}): **{chosen:,}**.",
+              f"Augmentation rule (`digits` for grayscale folders only if ≥ +{AUGMENTATION_GAIN} on both "
+              f"fashion_small ({digits_gain[0]:+.4f}) and digits ({digits_gain[1]:+.4f})): **{augmentation}**."]
+    print("\n".join(lines[len(header("")):]))
+    write_section("dev_decisions", lines)
+
+
+if __name__ == "__main__":
+    main()
