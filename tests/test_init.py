@@ -21,7 +21,7 @@ def test_init_writes_a_config_that_trains_as_the_defaults_would(tmp_path, capsys
     text = out.read_text()
     assert "downscaled to 64" in text and "natural here" in text
     values = yaml.safe_load(text)
-    assert values["dataset"] == "folder" and values["steps"] == 1400
+    assert values["dataset"] == "folder" and values["steps"] == 700
     config, notices = load_config(out)
     assert (config.image_size, config.augmentation) == (64, "natural")
     assert any("96 are downscaled to 64" in notice for notice in notices)

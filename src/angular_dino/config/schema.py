@@ -169,7 +169,7 @@ class Config:
     use_weight: bool = angular_dino_setting(False, "Weight each sample's loss by N/(2 N_U) or N/(2 N_P).")
 
     # --- optimisation ------------------------------------------------------------------------
-    steps: int = angular_dino_setting(1400, "Optimiser steps of training when epochs is null: epochs = "
+    steps: int = angular_dino_setting(700, "Optimiser steps of training when epochs is null: epochs = "
                                             "ceil(steps / steps per epoch), so small data trains as long as large.",
                                       low=1)
     epochs: int | None = angular_dino_setting(None, "Training epochs; null = from steps. Set, it overrides steps.",
