@@ -377,6 +377,15 @@ def test_the_committed_fashion_mnist_bench_is_the_documented_sweep(monkeypatch):
     assert len({tuple(getattr(plan.configs[c], k) for k in SPLIT_KEYS) for c in plan.cells}) == 10
 
 
+@pytest.mark.parametrize("bench", ["configs/bench_fashion_mnist.yml", "configs/dev_suite.yml"])
+def test_the_committed_cells_match_their_bench(monkeypatch, bench):
+    """A changed default must come with its committed cells renamed or rerun: otherwise the bench refuses them
+    (the steps default moved 1,400 -> 700 and every dev-suite AngularDINO cell became stale)."""
+    monkeypatch.chdir(ROOT)
+    plan = load_bench(bench)
+    assert len(read_cells(plan)) >= 10
+
+
 def test_classes_train_only_those_cells_and_the_table_still_shows_every_cell(tmp_path):
     plan = load_bench(write_bench(tmp_path))
     with pytest.raises(UserError, match=r"--classes: 7 is not one of bench t's classes \(they are: 0, 3\)"):
