@@ -46,8 +46,9 @@ def paired(cells: Cells, first: str, second: str, group: str) -> tuple[list[floa
     return [a[s] for s in shared], [b[s] for s in shared]
 
 
-def comparison(cells: Cells, base: str, other: str) -> tuple[list[str], dict[str, float]]:
-    """Table rows of `other` against `base`, group by group; returns them and {group: mean difference}."""
+def comparison(cells: Cells, base: str, other: str, label: str | None = None) -> tuple[list[str], dict[str, float]]:
+    """Table rows of `other` against `base` (named `label`, default `other`), group by group; returns them and
+    {group: mean difference}."""
     rows, differences = [], {}
     groups = sorted({g for (m, g) in cells if m == other})
     for group in groups:
@@ -56,7 +57,7 @@ def comparison(cells: Cells, base: str, other: str) -> tuple[list[str], dict[str
             continue
         d = np.subtract(y, x)
         differences[group] = float(d.mean())
-        rows.append(f"| {other} | {group} | {len(d)} | {np.mean(x):.4f} | {np.mean(y):.4f} | {d.mean():+.4f} "
+        rows.append(f"| {label or other} | {group} | {len(d)} | {np.mean(x):.4f} | {np.mean(y):.4f} | {d.mean():+.4f} "
                     f"| {int((d > 0).sum())}/{int((d < 0).sum())}/{int((d == 0).sum())} |")
     return rows, differences
 
@@ -97,7 +98,7 @@ def main() -> None:
               "", "| baseline | group | paired splits | baseline | default | difference | default wins/losses/ties |",
               "|---|---|---|---|---|---|---|"]
     for baseline in BASELINES:
-        lines += [row.replace(f"| {DEFAULT} |", f"| {baseline} |", 1) for row in comparison(cells, baseline, DEFAULT)[0]]
+        lines += comparison(cells, baseline, DEFAULT, label=baseline)[0]
     print("\n".join(lines[len(header("")):]))
     write_section("dev_decisions", lines)
 

@@ -377,7 +377,8 @@ def test_the_committed_fashion_mnist_bench_is_the_documented_sweep(monkeypatch):
     assert len({tuple(getattr(plan.configs[c], k) for k in SPLIT_KEYS) for c in plan.cells}) == 10
 
 
-@pytest.mark.parametrize("bench", ["configs/bench_fashion_mnist.yml", "configs/dev_suite.yml"])
+@pytest.mark.parametrize("bench", ["configs/bench_fashion_mnist.yml", "configs/dev_suite.yml",
+                                   "configs/bench_fashion_small.yml"])
 def test_the_committed_cells_match_their_bench(monkeypatch, bench):
     """A changed default must come with its committed cells renamed or rerun: otherwise the bench refuses them
     (the steps default moved 1,400 -> 700 and every dev-suite AngularDINO cell became stale)."""
