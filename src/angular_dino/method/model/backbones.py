@@ -37,14 +37,16 @@ class BasicBlock(nn.Module):
 class ResNetShape:
     widths: tuple[int, ...]
     blocks: tuple[int, ...]
+    stem_stride: int = 1  # 2 halves every feature map after the stem: about half the step time on 28-px crops
 
 
 class ResNet(nn.Module):
-    """Stride-1 stem, stages that halve the resolution after the first, global average pool, linear."""
+    """A 3x3 stem (stride 1, or 2 where the shape says), stages that halve the resolution after the first,
+    global average pool, linear."""
 
     def __init__(self, shape: ResNetShape, in_channels: int, emb_dim: int) -> None:
         super().__init__()
-        self.stem = nn.Sequential(nn.Conv2d(in_channels, shape.widths[0], 3, 1, 1, bias=False),
+        self.stem = nn.Sequential(nn.Conv2d(in_channels, shape.widths[0], 3, shape.stem_stride, 1, bias=False),
                                   nn.BatchNorm2d(shape.widths[0]), nn.ReLU(inplace=True))
         layers, channels = [], shape.widths[0]
         for stage, (width, count) in enumerate(zip(shape.widths, shape.blocks)):
@@ -62,6 +64,7 @@ BACKBONES: dict[str, ResNetShape] = {
     "resnet18": ResNetShape(widths=(64, 128, 256, 512), blocks=(2, 2, 2, 2)),
     "resnet_cpu": ResNetShape(widths=(32, 64, 128, 256), blocks=(1, 1, 1, 1)),
     "resnet_tiny": ResNetShape(widths=(16, 32, 64), blocks=(1, 1, 1)),
+    "resnet_tiny_s2": ResNetShape(widths=(16, 32, 64), blocks=(1, 1, 1), stem_stride=2),
 }
 
 
