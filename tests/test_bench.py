@@ -396,6 +396,14 @@ def test_classes_train_only_those_cells_and_the_table_still_shows_every_cell(tmp
     assert "| angular_dino | 2/4 |" in report.markdown
 
 
+def test_seeds_train_only_those_cells(tmp_path):
+    plan = load_bench(write_bench(tmp_path))
+    with pytest.raises(UserError, match=r"--seeds: 4 is not one of bench t's seeds \(they are: 0, 1\)"):
+        run_bench(plan, seeds=[4], runner=fake_runner, quiet=True)
+    report = run_bench(plan, seeds=[1], classes=[3], runner=fake_runner, quiet=True)
+    assert {(o.cell.normal_class, o.cell.seed) for o in report.outcomes} == {(3, 1)} and len(report.outcomes) == 2
+
+
 def test_groups_are_sweeps_with_their_own_settings_folders_and_tables(tmp_path):
     groups = {"full": {}, "small": {"normal_classes": [3], "seeds": [5], "settings": {"n_positive": 10}}}
     plan = load_bench(write_bench(tmp_path, settings={"n_unlabeled_anomaly": 20}, groups=groups))

@@ -37,7 +37,7 @@ def _bench(args: argparse.Namespace) -> int:
         return 0
     shard = parse_shard(args.shard)
     report = run_bench(plan, shard=shard, jobs=args.jobs, methods=args.methods, classes=args.classes,
-                       groups=args.groups, quiet=args.quiet)
+                       groups=args.groups, seeds=args.seeds, quiet=args.quiet)
     return 1 if report.failed else 0
 
 

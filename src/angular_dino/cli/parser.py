@@ -72,6 +72,8 @@ def build_parser() -> argparse.ArgumentParser:
                      help="train only the cells of these normal classes now; the table shows all")
     run.add_argument("--groups", nargs="+", metavar="GROUP",
                      help="train only the cells of these groups now (a bench with `groups`); the table shows all")
+    run.add_argument("--seeds", nargs="+", type=int, metavar="S",
+                     help="train only the cells of these seeds now; the table shows all")
 
     score = _command(commands, "score", "anomaly scores and 0/1 labels of images, as CSV (needs only model.pt)",
                      "Inputs are image files, folders (searched recursively), .npy and .npz arrays; the CSV has "

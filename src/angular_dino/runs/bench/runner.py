@@ -89,12 +89,14 @@ def threads_per_job(jobs: int) -> int:
 
 def run_bench(plan: BenchPlan, *, shard: tuple[int, int] = (1, 1), jobs: int = 1,
               methods: Sequence[str] | None = None, classes: Sequence[int] | None = None,
-              groups: Sequence[str] | None = None, quiet: bool = False, runner: CellRunner = train_cell) -> BenchReport:
-    """Train this shard's cells that are not done yet (of `methods`, normal `classes` and `groups` only, when given:
-    the share wanted first in a long sweep), then write and print the tables of all cells."""
+              groups: Sequence[str] | None = None, seeds: Sequence[int] | None = None, quiet: bool = False,
+              runner: CellRunner = train_cell) -> BenchReport:
+    """Train this shard's cells that are not done yet (of `methods`, normal `classes`, `groups` and `seeds` only,
+    when given: the share wanted first in a long sweep), then write and print the tables of all cells."""
     if jobs < 1:
         raise UserError(f"--jobs must be at least 1, got {jobs}")
-    wanted = {"methods": ("method", methods), "classes": ("normal_class", classes), "groups": ("group", groups)}
+    wanted = {"methods": ("method", methods), "classes": ("normal_class", classes), "groups": ("group", groups),
+              "seeds": ("seed", seeds)}
     for option, (attribute, values) in wanted.items():
         known = sorted({getattr(cell, attribute) for cell in plan.cells}, key=str)
         unknown = [value for value in values or () if value not in known]
