@@ -8,7 +8,10 @@ ahead because it ran easier classes. The suite mean is the mean of the group mea
 cell count). Verdicts follow the rules as written before the cells ran:
 - steps: the smallest candidate whose suite mean is within 0.003 of the best candidate's;
 - augmentation: `digits` replaces `clothing` for grayscale folders only if it is at least 0.005 higher on both
-  `fashion_small` and `digits` (on `digits`, whose own recipe is `digits`, the clothing row is the alternative).
+  `fashion_small` and `digits` (on `digits`, whose own recipe is `digits`, the clothing row is the alternative);
+- backbone: `resnet_tiny_s2` replaces `resnet_tiny` in the defaults if its suite mean is within 0.003 of the
+  default's and no group mean falls by more than 0.005; in configs/fashion_mnist.yml if its `fashion_full` mean
+  at 1,400 steps is within 0.003 of `resnet_tiny`'s.
 """
 from __future__ import annotations
 
@@ -24,7 +27,8 @@ DEFAULT = "angular_dino"  # the CPU profile's defaults, 700 steps since the step
 BASE = "angular_dino_steps1400"  # the default when the rules ran (1,400 steps): every variant ran against it
 STEPS = {700: DEFAULT, 1400: BASE, 2800: "angular_dino_steps2800"}
 BASELINES = ("puae", "pusvdd", "iforest")
-STEPS_TOLERANCE, AUGMENTATION_GAIN = 0.003, 0.005
+STRIDE_2, STRIDE_2_PROFILE = "angular_dino_s2", "angular_dino_s2_steps1400"  # the backbone rules' candidates
+STEPS_TOLERANCE, AUGMENTATION_GAIN, GROUP_TOLERANCE = 0.003, 0.005, 0.005
 
 Cells = dict[tuple[str, str], dict[tuple[int, int], float]]  # (method, group) -> (class, seed) -> dev AUROC (all)
 
@@ -60,6 +64,27 @@ def comparison(cells: Cells, base: str, other: str, label: str | None = None) ->
         rows.append(f"| {label or other} | {group} | {len(d)} | {np.mean(x):.4f} | {np.mean(y):.4f} | {d.mean():+.4f} "
                     f"| {int((d > 0).sum())}/{int((d < 0).sum())}/{int((d == 0).sum())} |")
     return rows, differences
+
+
+def backbone_rules(cells: Cells, table: list[str]) -> list[str]:
+    """The stride-2 stem against `resnet_tiny`: in the defaults (700 steps, every group) and in
+    configs/fashion_mnist.yml (1,400 steps, the fashion_full group)."""
+    rows, differences = comparison(cells, DEFAULT, STRIDE_2)
+    profile_rows, profile_differences = comparison(cells, BASE, STRIDE_2_PROFILE)
+    lines = ["", f"Backbone rules: `{STRIDE_2}` against `{DEFAULT}` (both 700 steps), and `{STRIDE_2_PROFILE}` "
+             f"against `{BASE}` on fashion_full (both 1,400 steps, the README run's length):", "", *table,
+             *rows, *profile_rows, ""]
+    if differences:
+        suite, worst = float(np.mean(list(differences.values()))), min(differences, key=differences.get)
+        adopted = suite >= -STEPS_TOLERANCE and differences[worst] >= -GROUP_TOLERANCE
+        lines.append(f"Defaults (suite mean within {STEPS_TOLERANCE} and no group below -{GROUP_TOLERANCE}): suite "
+                     f"{suite:+.4f}, worst group {worst} {differences[worst]:+.4f}: "
+                     f"**{'resnet_tiny_s2' if adopted else 'resnet_tiny stays'}**.")
+    if "fashion_full" in profile_differences:
+        change = profile_differences["fashion_full"]
+        lines.append(f"configs/fashion_mnist.yml (fashion_full mean within {STEPS_TOLERANCE}): {change:+.4f}: "
+                     f"**{'resnet_tiny_s2' if change >= -STEPS_TOLERANCE else 'resnet_tiny stays'}**.")
+    return lines
 
 
 def main() -> None:
@@ -99,6 +124,7 @@ def main() -> None:
               "|---|---|---|---|---|---|---|"]
     for baseline in BASELINES:
         lines += comparison(cells, baseline, DEFAULT, label=baseline)[0]
+    lines += backbone_rules(cells, table)
     print("\n".join(lines[len(header("")):]))
     write_section("dev_decisions", lines)
 
