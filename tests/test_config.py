@@ -104,7 +104,7 @@ def test_an_override_replaces_the_file_value_in_either_spelling():
 
 def test_key_lists_come_from_the_fields_metadata():
     assert set(RESUME_NEUTRAL_KEYS) == {"num_threads", "diagnostic_test_metrics", "output_dir", "checkpoint_every_iters",
-                                        "logger"}
+                                        "checkpoint_every_seconds", "logger"}
     assert all(f.metadata["methods"] and set(f.metadata["methods"]) <= set(METHODS) for f in FIELDS.values())
     unused_by_dino = keys_unused_by("angular_dino")
     assert "baseline_epochs" in unused_by_dino and "iforest_trees" in unused_by_dino and "seed" not in unused_by_dino

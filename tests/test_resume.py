@@ -9,6 +9,7 @@ from angular_dino.data.prepare import prepare_pu_data
 from angular_dino.errors import UserError
 from angular_dino.method.trainer import CHECKPOINT_FORMAT, Trainer
 from angular_dino.method.views import views_for
+from angular_dino.runs import monitor
 from angular_dino.runs.resolve import resolve_config
 from angular_dino.runs.training_run import train
 from angular_dino.runtime.compute import MixedPrecision, resolve_precision
@@ -77,6 +78,28 @@ def test_changing_the_checkpoint_interval_still_resumes(reference, monkeypatch):
         train(config, quiet=True)
     monkeypatch.undo()
     resumed = train(resolve_config({**settings, "checkpoint_every_iters": 5})[0], quiet=True)
+    assert same_outcome(resumed, expected)
+
+
+@pytest.mark.slow
+def test_epoch_end_writes_are_throttled_and_a_kill_between_them_resumes_from_the_last(reference, monkeypatch):
+    settings, expected = reference
+    config = resolve_config({**settings, "checkpoint_every_iters": 0, "checkpoint_every_seconds": 3600})[0]
+    written, save = [], monitor.save_torch
+
+    def counted_save(state, path):
+        written.append(state["trainer"]["epoch"])
+        save(state, path)
+
+    monkeypatch.setattr(monitor, "save_torch", counted_save)
+    kill_at_step(monkeypatch, 18)  # in epoch 3
+    with pytest.raises(Killed):
+        train(config, quiet=True)
+    assert written == [1]  # the first epoch writes; the second ended too soon after it
+    monkeypatch.undo()
+    monkeypatch.setattr(monitor, "save_torch", counted_save)
+    resumed = train(config, quiet=True)
+    assert written == [1, 2, 3]  # the resumed process's first epoch writes, and the last always does
     assert same_outcome(resumed, expected)
 
 

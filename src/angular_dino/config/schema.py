@@ -71,7 +71,12 @@ class Config:
 
     # --- compute and checkpoints -------------------------------------------------------------
     checkpoint_every_iters: int = angular_dino_setting(
-        0, "Also write checkpoints/last.pt every this many iterations (0 = only at the end of each epoch).", low=0,
+        0, "Also write checkpoints/last.pt every this many iterations (0 = only at epoch ends).", low=0,
+        resume_neutral=True)
+    checkpoint_every_seconds: float = angular_dino_setting(
+        30.0, "At the end of an epoch, write checkpoints/last.pt and metrics.jsonl only when this many seconds have "
+              "passed since the last write (0 = after every epoch); the first and last epoch and a stop always write. "
+              "Small data has many short epochs, and a write after each slowed its runs.", low=0,
         resume_neutral=True)
     deterministic: bool | None = angular_dino_setting(
         None, "Deterministic algorithms (same seed, same device: identical results); null = on for CPU, off for CUDA.")
@@ -225,7 +230,8 @@ HINTS: dict[str, Any] = typing.get_type_hints(Config)
 # Settings of a whole run rather than of a detector: where the data comes from, where the run is written and what
 # `angular-dino train`'s monitor does besides fitting. The Python API's detectors take every other key their method
 # reads as a constructor parameter (detection/parameters.py).
-RUN_KEYS = ("method", "output_dir", "diagnostic_test_metrics", "checkpoint_every_iters", "dataset", "data_root",
+RUN_KEYS = ("method", "output_dir", "diagnostic_test_metrics", "checkpoint_every_iters", "checkpoint_every_seconds",
+            "dataset", "data_root",
             "download", "normal_class", "unseen_anomaly_class", "n_unlabeled_normal", "n_unlabeled_anomaly",
             "n_positive", "n_test_normal", "n_test_seen", "n_test_unseen", "data_dir", "skip_unreadable", "evaluate_on", "logger")
 # Settings that may change between a run and its resumption without changing its results.

@@ -2,7 +2,8 @@
 checkpoints, stop signals.
 
 Checkpoints (of a detector that hands out snapshots: AngularDINO) are written atomically to
-checkpoints/last.pt at the end of every epoch and every `checkpoint_every_iters` steps. On SIGINT/SIGTERM
+checkpoints/last.pt, with metrics.jsonl, at the end of an epoch once `checkpoint_every_seconds` have passed
+since the last write (and at the last epoch), and every `checkpoint_every_iters` steps. On SIGINT/SIGTERM
 at any rank, every rank writes the checkpoint at the same step and the fit stops with `TrainingStopped`,
 whose message says how to resume; a detector without snapshots (a baseline) stops at the end of an epoch
 and trains again from the start next time. Only rank 0 writes files and draws the bar.
@@ -11,6 +12,7 @@ from __future__ import annotations
 
 import signal
 import sys
+import time
 from typing import Any, Callable
 
 import numpy as np
@@ -53,6 +55,7 @@ class RunMonitor(FitMonitor):
         self.finished = False
         self.epoch_lines = False  # set by begin
         self.losses: list[float] = []
+        self.last_write = 0.0  # time.monotonic() of the last checkpoint and metrics.jsonl (0: the first epoch writes)
 
     def notice(self, message: str) -> None:
         if self.processes.is_main:
@@ -130,12 +133,15 @@ class RunMonitor(FitMonitor):
         if self.epoch_lines:
             self.bar.write(epoch_line(progress, record), file=sys.stderr)
         stopping = self._stop_requested()
-        if snapshot is not None:
-            self._save(snapshot)
-        if self.processes.is_main:
-            self.run.write_metrics(history)
-            self.logger.log(history)
         self.finished = progress.epoch >= progress.epochs
+        if stopping or self.finished or self._write_due():
+            if snapshot is not None:
+                self._save(snapshot)
+            if self.processes.is_main:
+                self.run.write_metrics(history)
+            self.last_write = time.monotonic()
+        if self.processes.is_main:
+            self.logger.log(history)
         if stopping:
             raise self._stopped(progress, kept=snapshot is not None)
         self._describe(progress)
@@ -147,6 +153,11 @@ class RunMonitor(FitMonitor):
             self.logger.close(self.finished)
 
     # --- checkpoints and stops --------------------------------------------------------------------
+    def _write_due(self) -> bool:
+        """Whether `checkpoint_every_seconds` have passed since the last write (the same answer on every rank)."""
+        due = time.monotonic() - self.last_write >= self.config.checkpoint_every_seconds
+        return self.processes.any(due, self.device)
+
     def _stop_requested(self) -> bool:
         """True on every rank when SIGINT/SIGTERM reached any (so that all ranks stop at the same step)."""
         return self.processes.any(self.stop.requested, self.device)
