@@ -365,16 +365,17 @@ def test_a_stop_in_a_jobs_worker_reaches_the_parent_intact():
 def test_the_committed_fashion_mnist_bench_is_the_documented_sweep(monkeypatch):
     monkeypatch.chdir(ROOT)  # its paths are relative to the repository root
     plan = load_bench("configs/bench_fashion_mnist.yml")
-    assert plan.methods == ("angular_dino", "angular_dino_long", "pusvdd", "puae", "iforest", "deepsad",
-                            "deepsvdd", "ae")
+    assert plan.methods == ("angular_dino", "angular_dino_tiny", "angular_dino_long", "pusvdd", "puae", "iforest",
+                            "deepsad", "deepsvdd", "ae")
     assert {(c.normal_class, c.unseen_anomaly_class, c.seed) for c in plan.cells} == \
-        {(0, 9, 0)} | {(c, 0, 0) for c in range(1, 10)}
-    assert len(plan.cells) == 80 and plan.results_dir == Path("benchmarks/results/fashion_mnist")
-    profile, long = (plan.configs[plan.cells[i]] for i in (0, 1))
-    assert (profile.arch, profile.steps, profile.epochs, profile.dataset) == ("resnet_tiny", 1400, None, "fashion_mnist")
-    assert (long.method, long.epochs) == ("angular_dino", 80)
-    assert profile.to_dict() | {"epochs": 80, "output_dir": long.output_dir} == long.to_dict()
-    assert len({tuple(getattr(plan.configs[c], k) for k in SPLIT_KEYS) for c in plan.cells}) == 10
+        {(0, 9, s) for s in range(3)} | {(c, 0, s) for c in range(1, 10) for s in range(3)}
+    assert len(plan.cells) == 270 and plan.results_dir == Path("benchmarks/results/fashion_mnist")
+    profile, tiny, long = (plan.configs[plan.cells[i]] for i in (0, 1, 2))
+    assert (profile.arch, profile.steps, profile.epochs, profile.dataset) == ("resnet_tiny_s2", 1400, None,
+                                                                              "fashion_mnist")
+    assert profile.to_dict() | {"arch": "resnet_tiny", "output_dir": tiny.output_dir} == tiny.to_dict()
+    assert tiny.to_dict() | {"epochs": 80, "output_dir": long.output_dir} == long.to_dict()
+    assert len({tuple(getattr(plan.configs[c], k) for k in SPLIT_KEYS) for c in plan.cells}) == 30
 
 
 @pytest.mark.parametrize("bench", ["configs/bench_fashion_mnist.yml", "configs/dev_suite.yml",

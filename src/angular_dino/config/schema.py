@@ -136,7 +136,8 @@ class Config:
 
     # --- model -------------------------------------------------------------------------------
     arch: str = angular_dino_setting("resnet_tiny", "Backbone: `resnet18` (stride-1 stem), a narrower CPU variant "
-                                                    "(`resnet_cpu`, `resnet_tiny`), or `timm:<name>`, a timm model "
+                                                    "(`resnet_cpu`, `resnet_tiny`, `resnet_tiny_s2`: stride-2 stem, about half "
+                                                    "the time), or `timm:<name>`, a timm model "
                                                     "(the timm extra).")
     pretrained_weights: str | None = angular_dino_setting(
         None, "With `arch: timm:<name>`: a local file of that model's weights (a saved state dict) to start from; "
