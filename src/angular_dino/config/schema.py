@@ -136,9 +136,9 @@ class Config:
 
     # --- model -------------------------------------------------------------------------------
     arch: str = angular_dino_setting("resnet_tiny", "Backbone: `resnet18` (stride-1 stem), a narrower CPU variant "
-                                                    "(`resnet_cpu`, `resnet_tiny`, `resnet_tiny_s2`: stride-2 stem, about half "
-                                                    "the time), or `timm:<name>`, a timm model "
-                                                    "(the timm extra).")
+                                                    "(`resnet_cpu`, `resnet_tiny`; `resnet_tiny_s2`: a stride-2 stem, "
+                                                    "about half the time), or `timm:<name>`, a timm model (the timm "
+                                                    "extra).")
     pretrained_weights: str | None = angular_dino_setting(
         None, "With `arch: timm:<name>`: a local file of that model's weights (a saved state dict) to start from; "
               "null = random initialisation. Nothing is downloaded.")
@@ -232,9 +232,9 @@ HINTS: dict[str, Any] = typing.get_type_hints(Config)
 # `angular-dino train`'s monitor does besides fitting. The Python API's detectors take every other key their method
 # reads as a constructor parameter (detection/parameters.py).
 RUN_KEYS = ("method", "output_dir", "diagnostic_test_metrics", "checkpoint_every_iters", "checkpoint_every_seconds",
-            "dataset", "data_root",
-            "download", "normal_class", "unseen_anomaly_class", "n_unlabeled_normal", "n_unlabeled_anomaly",
-            "n_positive", "n_test_normal", "n_test_seen", "n_test_unseen", "data_dir", "skip_unreadable", "evaluate_on", "logger")
+            "dataset", "data_root", "download", "normal_class", "unseen_anomaly_class", "n_unlabeled_normal",
+            "n_unlabeled_anomaly", "n_positive", "n_test_normal", "n_test_seen", "n_test_unseen", "data_dir",
+            "skip_unreadable", "evaluate_on", "logger")
 # Settings that may change between a run and its resumption without changing its results.
 RESUME_NEUTRAL_KEYS = tuple(name for name, f in FIELDS.items() if f.metadata["resume_neutral"])
 
