@@ -22,6 +22,7 @@ import torch
 from angular_dino.config import DEVELOPMENT
 from angular_dino.data.prepare import prepare_pu_data
 from angular_dino.detection.metrics import detection_metrics
+from angular_dino.method.detector import AngularDINO
 from angular_dino.runs.registry import load_detector
 from angular_dino.runs.resolve import load_config
 from record import header, write_section
@@ -31,10 +32,20 @@ METHOD_SCORE = "METHOD §8: mean A − mean N"
 GAIN, WORST_GROUP_LOSS = 0.005, 0.005  # DEVELOPERS.md: a score switch is kept only above these
 
 
-def knn_unlabeled(train_embeddings: np.ndarray, k: int = 5) -> Score:
-    """Minus the mean cosine to the k most similar unlabeled training images (mostly normal)."""
+def knn_unlabeled(train_embeddings: np.ndarray, k: int = 5, skip_self: bool = False) -> Score:
+    """Minus the mean cosine to the k most similar unlabeled training images (mostly normal); `skip_self` drops
+    the nearest one, for scoring those training images themselves."""
     bank = torch.from_numpy(train_embeddings)
-    return lambda emb, a, n: -(torch.from_numpy(emb) @ bank.T).topk(k, dim=1).values.mean(1).numpy()
+    skip = int(skip_self)
+    return lambda emb, a, n: -(torch.from_numpy(emb) @ bank.T).topk(k + skip, dim=1).values[:, skip:].mean(1).numpy()
+
+
+def standardised_sum(scores: list[Score], unlabeled: tuple[np.ndarray, np.ndarray, np.ndarray],
+                     unlabeled_scores: list[Score]) -> Score:
+    """The sum of `scores`, each standardised by its mean and std over the unlabeled training images (scored by
+    the matching entry of `unlabeled_scores`), so that no term weighs by its scale."""
+    stats = [(float(u.mean()), float(u.std())) for u in (score(*unlabeled) for score in unlabeled_scores)]
+    return lambda emb, a, n: sum((score(emb, a, n) - mean) / std for score, (mean, std) in zip(scores, stats))
 
 
 VARIANTS: dict[str, Score] = {
@@ -45,6 +56,7 @@ VARIANTS: dict[str, Score] = {
     "− mean N": lambda emb, a, n: -n.mean(1),
 }
 KNN = "− mean cos to 5 nearest U"
+METHOD_PLUS_KNN = "METHOD §8 + kNN-to-U (standardised on U)"
 
 
 def finished_runs(paths: list[Path]) -> list[Path]:
@@ -64,12 +76,21 @@ def run_aurocs(run: Path) -> dict[str, float]:
     config, _ = load_config(run / "config.yaml")
     data = prepare_pu_data(dataclasses.replace(config, evaluate_on=DEVELOPMENT))
     detector = load_detector(run / "model.pt")
-    emb = detector.embed(data.test_images)
-    cos = emb @ detector.prototype_vectors_.T
-    cos_a, cos_n = cos[:, list(detector.anomaly_prototypes_)], cos[:, list(detector.normal_prototypes_)]
-    variants = {**VARIANTS, KNN: knn_unlabeled(detector.embed(data.train_images[~data.train_is_positive]))}
-    return {name: detection_metrics(torch.from_numpy(score(emb, cos_a, cos_n).astype(np.float64)),
+    dev = score_inputs(detector, data.test_images)
+    unlabeled = score_inputs(detector, data.train_images[~data.train_is_positive])
+    knn = knn_unlabeled(unlabeled[0])
+    combined = standardised_sum([VARIANTS[METHOD_SCORE], knn], unlabeled,
+                                [VARIANTS[METHOD_SCORE], knn_unlabeled(unlabeled[0], skip_self=True)])
+    variants = {**VARIANTS, KNN: knn, METHOD_PLUS_KNN: combined}
+    return {name: detection_metrics(torch.from_numpy(score(*dev).astype(np.float64)),
                                     data.test_kind)["auroc"]["all"] for name, score in variants.items()}
+
+
+def score_inputs(detector: AngularDINO, images: torch.Tensor) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Embeddings and their cosines to the anomaly and the normal prototypes."""
+    emb = detector.embed(images)
+    cos = emb @ detector.prototype_vectors_.T
+    return emb, cos[:, list(detector.anomaly_prototypes_)], cos[:, list(detector.normal_prototypes_)]
 
 
 def verdicts(group_means: dict[str, dict[str, float]]) -> list[str]:
@@ -95,7 +116,7 @@ def main() -> None:
     runs = finished_runs(args.runs)
     if not runs:
         parser.error("no finished run (config.yaml and model.pt) in the paths given")
-    names = [*VARIANTS, KNN]
+    names = [*VARIANTS, KNN, METHOD_PLUS_KNN]
     lines = header(args.title) + [
         "Dev AUROC (all) of each finished run's saved teacher under other scores (A = anomaly prototypes, "
         "N = normal prototypes, cosines); nothing retrained, the test split never read.", "",

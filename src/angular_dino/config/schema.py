@@ -30,12 +30,13 @@ DEEP_BASELINES = tuple(m for m in BASELINES if m != "iforest")
 
 def setting(default: Any, doc: str, *, low: float | None = None, high: float | None = None,
             choices: Sequence[str] | None = None, open_low: bool = False, methods: Sequence[str] = METHODS,
-            resume_neutral: bool = False) -> Any:
-    """A config field: its default, a doc line, the allowed range or choices, the methods that read it, and
-    whether it is resume-neutral (a run may continue under another value: it cannot change the results)."""
+            resume_neutral: bool = False, run: bool = False) -> Any:
+    """A config field: its default, a doc line, the allowed range or choices, the methods that read it, whether
+    it is resume-neutral (a run may continue under another value: it cannot change the results), and whether it
+    is a setting of the whole run rather than of a detector (`RUN_KEYS`)."""
     return field(default=default, metadata={"doc": doc, "low": low, "high": high, "choices": choices,
                                             "open_low": open_low, "methods": tuple(methods),
-                                            "resume_neutral": resume_neutral})
+                                            "resume_neutral": resume_neutral, "run": run})
 
 
 def angular_dino_setting(default: Any, doc: str, **limits: Any) -> Any:
@@ -50,34 +51,34 @@ class Config:
     # --- run ---------------------------------------------------------------------------------
     method: str = setting("angular_dino", "Detector to train: `angular_dino` or a baseline of METHOD §10 (`iforest`, "
                                           "`ae`, `deepsvdd`, `deepsad`, `abc`, `loe`, `soel`, `pu`, `puae`, "
-                                          "`pusvdd`).", choices=METHODS)
+                                          "`pusvdd`).", choices=METHODS, run=True)
     seed: int = setting(0, "Seed of the PU split, initialisation, sampler and augmentation.", low=0)
     output_dir: str = setting("runs/{dataset}_c{normal_class}_u{unseen_anomaly_class}_s{seed}",
-                              "Run directory; `{key}` is replaced by that key's value.", resume_neutral=True)
+                              "Run directory; `{key}` is replaced by that key's value.", resume_neutral=True, run=True)
     device: str = setting("auto", "`auto` (a CUDA GPU when present, bf16 autocast there), `cpu` or `cuda`.",
                           choices=DEVICES)
     num_threads: int | None = setting(None, "CPU threads for torch; null = torch's default (all cores).", low=1,
                                       resume_neutral=True)
     evaluate_on: str = setting("test", "What the run is scored on: `test` (the protocol's test split) or "
                                        "`development` (a set of the test's sizes drawn from unused train-pool images, "
-                                       "for tuning; the test split is never read).", choices=EVALUATION_SETS)
+                                       "for tuning; the test split is never read).", choices=EVALUATION_SETS, run=True)
     diagnostic_test_metrics: bool = angular_dino_setting(
         False, "Diagnostic only: also log test AUROC every epoch (labelled `diagnostic_test_*`, never used "
-               "for any choice).", resume_neutral=True)
+               "for any choice).", resume_neutral=True, run=True)
     logger: str = setting("none", "Also log each epoch's record (as metrics.jsonl) and the settings to `tensorboard` "
                                   "(events in the run's tensorboard/) or `mlflow` (the store MLFLOW_TRACKING_URI names; "
                                   "default mlflow.db in the working directory); each needs its extra installed.",
-                          choices=LOGGERS, resume_neutral=True)
+                          choices=LOGGERS, resume_neutral=True, run=True)
 
     # --- compute and checkpoints -------------------------------------------------------------
     checkpoint_every_iters: int = angular_dino_setting(
         0, "Also write checkpoints/last.pt every this many iterations (0 = only at epoch ends).", low=0,
-        resume_neutral=True)
+        resume_neutral=True, run=True)
     checkpoint_every_seconds: float = angular_dino_setting(
         30.0, "At the end of an epoch, write checkpoints/last.pt and metrics.jsonl only when this many seconds have "
               "passed since the last write (0 = after every epoch); the first and last epoch and a stop always write. "
               "Small data has many short epochs, and a write after each slowed its runs.", low=0,
-        resume_neutral=True)
+        resume_neutral=True, run=True)
     deterministic: bool | None = angular_dino_setting(
         None, "Deterministic algorithms (same seed, same device: identical results); null = on for CPU, off for CUDA.")
     precision: str = angular_dino_setting(
@@ -88,33 +89,39 @@ class Config:
 
     # --- data --------------------------------------------------------------------------------
     dataset: str = setting("fashion_mnist", "Data source: `fashion_mnist`, `mnist`, `cifar10`, `svhn`, `digits` "
-                                            "(scikit-learn's 8x8 digits) or `folder` (your own images, in data_dir).")
-    data_root: str | None = setting(None, "Directory with the dataset files; null = the system copy or the cache.")
-    download: bool = setting(True, "Download from the official source (checksum-verified) when no local copy exists.")
+                                            "(scikit-learn's 8x8 digits) or `folder` (your own images, in data_dir).",
+                           run=True)
+    data_root: str | None = setting(None, "Directory with the dataset files; null = the system copy or the cache.",
+                                    run=True)
+    download: bool = setting(True, "Download from the official source (checksum-verified) when no local copy exists.",
+                             run=True)
     image_size: int | None = setting(None, "Side of the square training images; null = the dataset's own, at most "
                                            "max_image_size.", low=8)
     max_image_size: int | None = setting(64, "With image_size null: larger images are downscaled to this side, with a "
                                              "notice (null = never; configs/reference.yml).", low=8,
                                          methods=ANGULAR_DINO)
-    normal_class: int = setting(0, "Class treated as normal.", low=0)
-    unseen_anomaly_class: int | None = setting(9, "Anomaly class kept out of training (null = none).", low=0)
-    n_unlabeled_normal: int | None = setting(None, "Normal images in U (null = dataset default; 4500).", low=1)
+    normal_class: int = setting(0, "Class treated as normal.", low=0, run=True)
+    unseen_anomaly_class: int | None = setting(9, "Anomaly class kept out of training (null = none).", low=0, run=True)
+    n_unlabeled_normal: int | None = setting(None, "Normal images in U (null = dataset default; 4500).", low=1,
+                                             run=True)
     n_unlabeled_anomaly: int | None = setting(None, "Contaminating anomalies in U (null = dataset default; 250).",
-                                              low=0)
-    n_positive: int | None = setting(None, "Labeled anomalies P (null = dataset default; 250).", low=1)
-    n_test_normal: int | None = setting(None, "Most normal test images (null = dataset default; 1000).", low=1)
+                                              low=0, run=True)
+    n_positive: int | None = setting(None, "Labeled anomalies P (null = dataset default; 250).", low=1, run=True)
+    n_test_normal: int | None = setting(None, "Most normal test images (null = dataset default; 1000).", low=1,
+                                        run=True)
     n_test_seen: int | None = setting(None, "Seen-class anomalies in the test set (null = dataset default; 500).",
-                                      low=0)
+                                      low=0, run=True)
     n_test_unseen: int | None = setting(None, "Unseen-class anomalies in the test set (null = dataset default; 500).",
-                                        low=0)
+                                        low=0, run=True)
     val_fraction: float = setting(0.1, "Part of U and of P held out for validation (PU labels only).",
                                   low=0.0, high=0.5)
 
     # --- folder data -------------------------------------------------------------------------
     data_dir: str | None = setting(None, "With `dataset: folder`: the folder holding `unlabeled/` and `positive/` "
-                                         "(and optionally `test/normal/`, `test/anomaly/`, `test/unseen.txt`).")
+                                         "(and optionally `test/normal/`, `test/anomaly/`, `test/unseen.txt`).",
+                                   run=True)
     skip_unreadable: bool = setting(False, "With `dataset: folder`: skip unreadable or non-image files with a "
-                                           "warning instead of stopping with an error.")
+                                           "warning instead of stopping with an error.", run=True)
 
     # --- threshold -----------------------------------------------------------------------------
     threshold_rule: str = setting("val_f1", "How the threshold for 0/1 labels is chosen from training data: "
@@ -231,10 +238,7 @@ HINTS: dict[str, Any] = typing.get_type_hints(Config)
 # Settings of a whole run rather than of a detector: where the data comes from, where the run is written and what
 # `angular-dino train`'s monitor does besides fitting. The Python API's detectors take every other key their method
 # reads as a constructor parameter (detection/parameters.py).
-RUN_KEYS = ("method", "output_dir", "diagnostic_test_metrics", "checkpoint_every_iters", "checkpoint_every_seconds",
-            "dataset", "data_root", "download", "normal_class", "unseen_anomaly_class", "n_unlabeled_normal",
-            "n_unlabeled_anomaly", "n_positive", "n_test_normal", "n_test_seen", "n_test_unseen", "data_dir",
-            "skip_unreadable", "evaluate_on", "logger")
+RUN_KEYS = tuple(name for name, f in FIELDS.items() if f.metadata["run"])
 # Settings that may change between a run and its resumption without changing its results.
 RESUME_NEUTRAL_KEYS = tuple(name for name, f in FIELDS.items() if f.metadata["resume_neutral"])
 
