@@ -3,6 +3,7 @@ import json
 import math
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -11,6 +12,7 @@ from pathlib import Path
 import pytest
 import torch
 import torch.distributed as dist
+import torch.multiprocessing as mp
 import yaml
 
 from angular_dino.runtime.distributed import Distributed, init_distributed
@@ -37,6 +39,25 @@ def test_a_single_process_needs_no_process_group(monkeypatch):
     context = Distributed()
     tensor = torch.ones(3)
     assert context.mean(tensor) is tensor and context.gather("x") == ["x"] and context.from_main(7) == 7
+
+
+def _flags_seen_by(rank: int, port: int, answers) -> None:
+    dist.init_process_group("gloo", init_method=f"tcp://127.0.0.1:{port}", rank=rank, world_size=2)
+    try:
+        answers[rank] = Distributed(rank=rank, world_size=2).any_each((rank == 1, False, rank == 0), torch.device("cpu"))
+    finally:
+        dist.destroy_process_group()
+
+
+@pytest.mark.slow
+def test_any_each_answers_every_flag_alike_on_every_rank():
+    """The monitor asks for a stop and a due write in one all-reduce: each flag is true where any rank raised it."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    answers = mp.Manager().dict()
+    mp.spawn(_flags_seen_by, args=(port, answers), nprocs=2)
+    assert dict(answers) == {0: (True, False, True), 1: (True, False, True)}
 
 
 @pytest.mark.slow

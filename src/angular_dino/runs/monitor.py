@@ -132,9 +132,9 @@ class RunMonitor(FitMonitor):
         self._advance(progress)
         if self.epoch_lines:
             self.bar.write(epoch_line(progress, record), file=sys.stderr)
-        stopping = self._stop_requested()
+        stopping, write_due = self._stop_and_write_due()
         self.finished = progress.epoch >= progress.epochs
-        if stopping or self.finished or self._write_due():
+        if stopping or self.finished or write_due:
             if snapshot is not None:
                 self._save(snapshot)
             if self.processes.is_main:
@@ -153,10 +153,11 @@ class RunMonitor(FitMonitor):
             self.logger.close(self.finished)
 
     # --- checkpoints and stops --------------------------------------------------------------------
-    def _write_due(self) -> bool:
-        """Whether `checkpoint_every_seconds` have passed since the last write (the same answer on every rank)."""
+    def _stop_and_write_due(self) -> tuple[bool, bool]:
+        """Whether a stop was requested and whether `checkpoint_every_seconds` have passed since the last write, the
+        same answers on every rank (one all-reduce)."""
         due = time.monotonic() - self.last_write >= self.config.checkpoint_every_seconds
-        return self.processes.any(due, self.device)
+        return self.processes.any_each((self.stop.requested, due), self.device)
 
     def _stop_requested(self) -> bool:
         """True on every rank when SIGINT/SIGTERM reached any (so that all ranks stop at the same step)."""

@@ -59,11 +59,15 @@ class Distributed:
 
     def any(self, flag: bool, device: torch.device) -> bool:
         """True on every rank when `flag` is true on at least one (so all ranks stop at the same step)."""
+        return self.any_each((flag,), device)[0]
+
+    def any_each(self, flags: tuple[bool, ...], device: torch.device) -> tuple[bool, ...]:
+        """`any` of each flag, in one all-reduce."""
         if not self.enabled:
-            return flag
-        value = torch.tensor([float(flag)], device=device)
-        dist.all_reduce(value, op=dist.ReduceOp.MAX)
-        return bool(value.item())
+            return flags
+        values = torch.tensor([float(flag) for flag in flags], device=device)
+        dist.all_reduce(values, op=dist.ReduceOp.MAX)
+        return tuple(bool(v) for v in values.tolist())
 
     def from_main(self, obj: Any) -> Any:
         """Rank 0's `obj` on every rank (picklable plain values)."""
