@@ -1,9 +1,10 @@
 """Training images/s of the full AngularDINO step, against a per-image PIL pipeline, and against the machine's peak.
 
-    .venv/bin/python benchmarks/throughput.py [--profiles cpu reference] [--steps 6] [--workers 2]
+    .venv/bin/python benchmarks/throughput.py [--profiles cpu readme reference] [--steps 6] [--workers 2]
                                               [--device cpu|cuda] [--precision auto] [--compile]
 
-For each profile (`cpu`: the defaults; `reference`: configs/reference.yml, ResNet-18 with 8 local crops) it times
+For each profile (`cpu`: the defaults; `readme`: configs/fashion_mnist.yml, the README run's stride-2 stem;
+`reference`: configs/reference.yml, ResNet-18 with 8 local crops) it times
 `--steps` real `Trainer` steps on 28×28 images (multi-crop views, student on every crop, teacher on the global
 ones, both losses, backward, AdamW, EMA), in one process, three ways:
 - ours: the batched tensor augmentation of method/views.py, inside the step;
@@ -35,7 +36,8 @@ from angular_dino.method.views import ViewSettings, views_for
 from angular_dino.runs.resolve import load_config
 from record import ROOT, header, write_section
 
-PROFILES = {"cpu": None, "reference": ROOT / "configs" / "reference.yml"}
+PROFILES = {"cpu": None, "readme": ROOT / "configs" / "fashion_mnist.yml",
+            "reference": ROOT / "configs" / "reference.yml"}
 MEAN, STD = (0.29,), (0.35,)
 
 
