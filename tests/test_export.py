@@ -6,6 +6,7 @@ import pytest
 import torch
 from sklearn.datasets import load_digits
 
+from angular_dino import AngularDINO
 from angular_dino.cli import main
 from angular_dino.runs.export import export_run
 from angular_dino.runs.registry import load_detector
@@ -50,6 +51,21 @@ def test_onnx_scorer_matches_decision_function(digits_run, tmp_path):
     scores = session.run(["scores"], {"images": images.numpy()})[0]
     assert scores.dtype == np.float32 and scores.shape == (1000,)
     np.testing.assert_allclose(scores, detector.decision_function(images), atol=1e-4, rtol=0)
+
+
+@pytest.mark.slow
+def test_the_scorer_of_a_model_trained_without_labels_matches_decision_function():
+    """Without labeled anomalies there are no anomaly prototypes; the scorer once averaged over none (NaN)."""
+    from conftest import DIGITS
+
+    digits = load_digits()
+    images = np.round(digits.images[digits.target == 0][:100] * (255 / 16)).astype(np.uint8)
+    settings = {k: DIGITS[k] for k in ("arch", "batch_size", "local_crops_number", "num_threads", "precision")}
+    detector = AngularDINO(**settings, epochs=2).fit(images)
+    assert detector.anomaly_prototypes_ == ()
+    scorer = torch.jit.script(detector.scorer())
+    np.testing.assert_allclose(scorer(detector.model_input(images)).numpy(), detector.decision_function(images),
+                               atol=1e-4, rtol=0)
 
 
 def test_export_refuses_a_missing_run(tmp_path, capsys):

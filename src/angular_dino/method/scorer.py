@@ -31,6 +31,7 @@ class Scorer(nn.Module):
         self.register_buffer("prototype_vectors", net.prototypes.unit_weight().detach().float().cpu())
         self.register_buffer("anomaly", torch.tensor(prototypes.anomaly, dtype=torch.long))
         self.register_buffer("normal", torch.tensor(prototypes.normal, dtype=torch.long))
+        self.has_anomaly_prototypes = bool(prototypes.anomaly)  # none when trained without labeled anomalies
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
         if images.dim() == 3:
@@ -41,4 +42,7 @@ class Scorer(nn.Module):
         x = (images.float() / 255 - self.mean) / self.std
         embedding = F.normalize(self.backbone(x), dim=-1)
         cosines = F.linear(embedding, self.prototype_vectors)
-        return cosines.index_select(1, self.anomaly).mean(dim=1) - cosines.index_select(1, self.normal).mean(dim=1)
+        normal = cosines.index_select(1, self.normal).mean(dim=1)
+        if not self.has_anomaly_prototypes:  # as prototypes.anomaly_score: minus the mean cosine to the normal ones
+            return -normal
+        return cosines.index_select(1, self.anomaly).mean(dim=1) - normal
