@@ -24,7 +24,8 @@ from record import ROOT, header, write_section
 
 CELLS = ROOT / "benchmarks" / "results" / "fashion_mnist" / "cells"
 SPLIT = "fashion_mnist_c0_u9_s0"
-TABLE_ROWS = ("angular_dino_tiny", "angular_dino_long", "puae", "pusvdd", "iforest", "deepsad", "deepsvdd", "ae")  # the 0/9 cells shown
+TABLE_ROWS = ("angular_dino_tiny", "angular_dino_long", "puae", "pusvdd", "iforest", "deepsad", "deepsvdd",
+              "ae")  # the 0/9 cells shown
 PLOT = ROOT / "benchmarks" / "results" / "time_to_detector.png"
 
 Curve = list[tuple[float, float]]  # (cumulative training seconds, test AUROC all)

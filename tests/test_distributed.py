@@ -44,7 +44,8 @@ def test_a_single_process_needs_no_process_group(monkeypatch):
 def _flags_seen_by(rank: int, port: int, answers) -> None:
     dist.init_process_group("gloo", init_method=f"tcp://127.0.0.1:{port}", rank=rank, world_size=2)
     try:
-        answers[rank] = Distributed(rank=rank, world_size=2).any_each((rank == 1, False, rank == 0), torch.device("cpu"))
+        flags = (rank == 1, False, rank == 0)
+        answers[rank] = Distributed(rank=rank, world_size=2).any_each(flags, torch.device("cpu"))
     finally:
         dist.destroy_process_group()
 
