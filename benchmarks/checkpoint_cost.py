@@ -16,8 +16,8 @@ from pathlib import Path
 
 import numpy as np
 
-from core_run import measure
-from record import ROOT, header, write_section
+from core_run import measure, train_command
+from record import header, write_section
 
 SETTINGS = {"every epoch (0)": 0, "default (30 s)": None}
 
@@ -27,16 +27,14 @@ def main() -> None:
     parser.add_argument("--dataset", default="digits")
     parser.add_argument("--repeats", type=int, default=2)
     args = parser.parse_args()
-    exe = str(ROOT / ".venv" / "bin" / "angular-dino")
     walls: dict[str, list[float]] = {name: [] for name in SETTINGS}
     aurocs: dict[str, set[float]] = {name: set() for name in SETTINGS}
     with tempfile.TemporaryDirectory() as scratch:
         for repeat in range(args.repeats):
             for name, seconds in SETTINGS.items():
                 out = Path(scratch) / f"{repeat}_{seconds}"
-                extra = [] if seconds is None else ["--set", f"checkpoint_every_seconds={seconds}"]
-                wall, _ = measure([exe, "train", "--set", f"dataset={args.dataset}", "--set", f"output_dir={out}",
-                                   *extra, "--quiet"])
+                extra = {} if seconds is None else {"checkpoint_every_seconds": seconds}
+                wall, _ = measure(train_command(out, {"dataset": args.dataset, **extra}))
                 walls[name].append(wall)
                 aurocs[name].add(json.loads((out / "result.json").read_text())["auroc"]["all"])
                 print(f"{name}: {wall:.1f} s", flush=True)

@@ -34,6 +34,15 @@ def measure(command: list[str]) -> tuple[float, float]:
     return seconds, usage.ru_maxrss / 2**20
 
 
+def train_command(out: Path, settings: dict[str, object], config: str | None = None) -> list[str]:
+    """The virtual environment's `angular-dino train` with these settings (after `config`, if any), writing its
+    run directory to `out`, quiet: the one command line every benchmark that trains builds."""
+    exe = str(ROOT / ".venv" / "bin" / "angular-dino")
+    config_args = [] if config is None else ["--config", config]
+    sets = [arg for key, value in {**settings, "output_dir": out}.items() for arg in ("--set", f"{key}={value}")]
+    return [exe, "train", *config_args, *sets, "--quiet"]
+
+
 def fmt(value: float | None) -> str:
     return "n/a" if value is None else f"{value:.4f}"
 
@@ -48,14 +57,13 @@ def main() -> None:
                         help="another train setting (repeatable), e.g. the small protocol's split sizes")
     parser.add_argument("--section", help="BENCHMARKS.md section (default: core_run_c<normal>_u<unseen>)")
     args = parser.parse_args()
-    exe = str(ROOT / ".venv" / "bin" / "angular-dino")
     rows = []
     with tempfile.TemporaryDirectory() as scratch:
         for seed in args.seeds:
             out = Path(scratch) / f"seed{seed}"
-            command = [exe, "train", "--config", "configs/fashion_mnist.yml", "--set", f"seed={seed}",
-                       "--set", f"normal_class={args.normal}", "--set", f"unseen_anomaly_class={args.unseen}",
-                       "--set", f"output_dir={out}", *(f"--set={o}" for o in args.overrides), "--quiet"]
+            settings = {"seed": seed, "normal_class": args.normal, "unseen_anomaly_class": args.unseen,
+                        **dict(override.split("=", 1) for override in args.overrides)}
+            command = train_command(out, settings, config="configs/fashion_mnist.yml")
             seconds, peak = measure(command)
             result = json.loads((out / "result.json").read_text())
             rows.append((seed, seconds, peak, result))

@@ -29,16 +29,12 @@ from angular_dino.runs.registry import build_detector
 from angular_dino.storage import save_json
 from dev_decisions import Cells, comparison, read_dev_cells
 from record import ROOT, header, write_section
+from score_variants import standardised
 
 SUITE = ROOT / "configs" / "dev_suite.yml"
 RESULTS = ROOT / "benchmarks" / "results" / "ensemble_dev"
 DEFAULT = "angular_dino"
 GAIN, GROUP_TOLERANCE = 0.005, 0.005  # DEVELOPERS.md's rule for the ensemble
-
-
-def standardised(scores: np.ndarray, unlabeled_scores: np.ndarray) -> np.ndarray:
-    """Scores on the scale of the unlabeled training images' scores (mean 0, std 1 there)."""
-    return (scores - unlabeled_scores.mean()) / unlabeled_scores.std()
 
 
 def cell_figures(cell: Cell, config: Config, members: int) -> dict:

@@ -40,12 +40,17 @@ def knn_unlabeled(train_embeddings: np.ndarray, k: int = 5, skip_self: bool = Fa
     return lambda emb, a, n: -(torch.from_numpy(emb) @ bank.T).topk(k + skip, dim=1).values[:, skip:].mean(1).numpy()
 
 
+def standardised(scores: np.ndarray, unlabeled_scores: np.ndarray) -> np.ndarray:
+    """Scores on the scale of the unlabeled training images' scores (mean 0, std 1 there)."""
+    return (scores - unlabeled_scores.mean()) / unlabeled_scores.std()
+
+
 def standardised_sum(scores: list[Score], unlabeled: tuple[np.ndarray, np.ndarray, np.ndarray],
                      unlabeled_scores: list[Score]) -> Score:
-    """The sum of `scores`, each standardised by its mean and std over the unlabeled training images (scored by
-    the matching entry of `unlabeled_scores`), so that no term weighs by its scale."""
-    stats = [(float(u.mean()), float(u.std())) for u in (score(*unlabeled) for score in unlabeled_scores)]
-    return lambda emb, a, n: sum((score(emb, a, n) - mean) / std for score, (mean, std) in zip(scores, stats))
+    """The sum of `scores`, each standardised on the unlabeled training images (scored by the matching entry of
+    `unlabeled_scores`), so that no term weighs by its scale."""
+    on_unlabeled = [score(*unlabeled) for score in unlabeled_scores]
+    return lambda emb, a, n: sum(standardised(score(emb, a, n), u) for score, u in zip(scores, on_unlabeled))
 
 
 VARIANTS: dict[str, Score] = {

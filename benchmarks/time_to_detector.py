@@ -20,6 +20,7 @@ from pathlib import Path
 
 from matplotlib.figure import Figure
 
+from core_run import train_command
 from record import ROOT, header, write_section
 
 CELLS = ROOT / "benchmarks" / "results" / "fashion_mnist" / "cells"
@@ -33,10 +34,8 @@ Curve = list[tuple[float, float]]  # (cumulative training seconds, test AUROC al
 
 def train_curve(steps: int, out: Path) -> tuple[Curve, dict]:
     """One default run of `steps` steps on 0/9 with the per-epoch test AUROC logged; its curve and result."""
-    exe = ROOT / ".venv" / "bin" / "angular-dino"
-    subprocess.run([str(exe), "train", "--config", "configs/fashion_mnist.yml", "--set", f"steps={steps}",
-                    "--set", "diagnostic_test_metrics=true", "--set", f"output_dir={out}",
-                    "--quiet"], cwd=ROOT, check=True)
+    subprocess.run(train_command(out, {"steps": steps, "diagnostic_test_metrics": "true"},
+                                 config="configs/fashion_mnist.yml"), cwd=ROOT, check=True)
     curve, seconds = [], 0.0
     for line in (out / "metrics.jsonl").read_text().splitlines():
         record = json.loads(line)

@@ -41,12 +41,20 @@ def identify_prototypes(cos: torch.Tensor, is_positive: torch.Tensor, top_k: int
 
 
 def anomaly_score(cos: torch.Tensor, prototypes: IdentifiedPrototypes) -> torch.Tensor:
-    """mean cosine to anomaly prototypes − mean cosine to normal prototypes (higher = more anomalous); with no
-    anomaly prototypes (training without labeled anomalies), − mean cosine to the normal ones."""
-    normal = cos[:, list(prototypes.normal)].mean(dim=1)
-    if not prototypes.anomaly:
-        return -normal
-    return cos[:, list(prototypes.anomaly)].mean(dim=1) - normal
+    """METHOD §8's score of cosines to the prototypes identified (higher = more anomalous)."""
+    def indices(chosen: tuple[int, ...]) -> torch.Tensor:
+        return torch.tensor(chosen, dtype=torch.long, device=cos.device)
+    return indexed_anomaly_score(cos, indices(prototypes.normal), indices(prototypes.anomaly))
+
+
+def indexed_anomaly_score(cos: torch.Tensor, normal: torch.Tensor, anomaly: torch.Tensor) -> torch.Tensor:
+    """mean cosine to anomaly prototypes − mean cosine to normal prototypes, the prototypes given as index tensors
+    (a form TorchScript compiles, for the exported scorer); with no anomaly prototypes (training without labeled
+    anomalies), − mean cosine to the normal ones."""
+    normal_mean = cos.index_select(1, normal).mean(dim=1)
+    if anomaly.numel() == 0:
+        return -normal_mean
+    return cos.index_select(1, anomaly).mean(dim=1) - normal_mean
 
 
 def margin_targets(is_positive: torch.Tensor, prototypes: IdentifiedPrototypes, prototype_num: int) -> torch.Tensor:

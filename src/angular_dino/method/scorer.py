@@ -14,7 +14,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from angular_dino.method.model.network import AngularDINONet
-from angular_dino.method.prototypes import IdentifiedPrototypes
+from angular_dino.method.prototypes import IdentifiedPrototypes, indexed_anomaly_score
 
 
 class Scorer(nn.Module):
@@ -31,7 +31,6 @@ class Scorer(nn.Module):
         self.register_buffer("prototype_vectors", net.prototypes.unit_weight().detach().float().cpu())
         self.register_buffer("anomaly", torch.tensor(prototypes.anomaly, dtype=torch.long))
         self.register_buffer("normal", torch.tensor(prototypes.normal, dtype=torch.long))
-        self.has_anomaly_prototypes = bool(prototypes.anomaly)  # none when trained without labeled anomalies
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
         if images.dim() == 3:
@@ -42,7 +41,4 @@ class Scorer(nn.Module):
         x = (images.float() / 255 - self.mean) / self.std
         embedding = F.normalize(self.backbone(x), dim=-1)
         cosines = F.linear(embedding, self.prototype_vectors)
-        normal = cosines.index_select(1, self.normal).mean(dim=1)
-        if not self.has_anomaly_prototypes:  # as prototypes.anomaly_score: minus the mean cosine to the normal ones
-            return -normal
-        return cosines.index_select(1, self.anomaly).mean(dim=1) - normal
+        return indexed_anomaly_score(cosines, self.normal, self.anomaly)
