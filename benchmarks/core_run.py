@@ -43,6 +43,13 @@ def train_command(out: Path, settings: dict[str, object], config: str | None = N
     return [exe, "train", *config_args, *sets, "--quiet"]
 
 
+def key_value(text: str) -> str:
+    """A `--set` argument, refused here unless it reads KEY=VALUE."""
+    if "=" not in text:
+        raise argparse.ArgumentTypeError(f"expected KEY=VALUE, got {text!r}")
+    return text
+
+
 def fmt(value: float | None) -> str:
     return "n/a" if value is None else f"{value:.4f}"
 
@@ -53,7 +60,7 @@ def main() -> None:
     parser.add_argument("--normal", type=int, default=0)
     parser.add_argument("--unseen", type=int, default=9)
     parser.add_argument("--skip-tests", action="store_true")
-    parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+    parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE", type=key_value,
                         help="another train setting (repeatable), e.g. the small protocol's split sizes")
     parser.add_argument("--section", help="BENCHMARKS.md section (default: core_run_c<normal>_u<unseen>)")
     args = parser.parse_args()
