@@ -1,5 +1,6 @@
 """Exact resume from any iteration, and determinism: same seed, same device -> identical results."""
 import json
+import time
 from pathlib import Path
 
 import pytest
@@ -81,10 +82,19 @@ def test_changing_the_checkpoint_interval_still_resumes(reference, monkeypatch):
     assert same_outcome(resumed, expected)
 
 
+def as_if_just_booted(monkeypatch) -> None:
+    """time.monotonic() counts from boot: make it read about 1 s now, as on a machine that has just started (where
+    the first epoch once did not write, its interval not yet passed since "time 0")."""
+    offset = time.monotonic() - 1.0
+    real = time.monotonic
+    monkeypatch.setattr(monitor.time, "monotonic", lambda: real() - offset)
+
+
 @pytest.mark.slow
 def test_epoch_end_writes_are_throttled_and_a_kill_between_them_resumes_from_the_last(reference, monkeypatch):
     settings, expected = reference
     config = resolve_config({**settings, "checkpoint_every_iters": 0, "checkpoint_every_seconds": 3600})[0]
+    as_if_just_booted(monkeypatch)
     written, save = [], monitor.save_torch
 
     def counted_save(state, path):
@@ -97,6 +107,7 @@ def test_epoch_end_writes_are_throttled_and_a_kill_between_them_resumes_from_the
         train(config, quiet=True)
     assert written == [1]  # the first epoch writes; the second ended too soon after it
     monkeypatch.undo()
+    as_if_just_booted(monkeypatch)
     monkeypatch.setattr(monitor, "save_torch", counted_save)
     resumed = train(config, quiet=True)
     assert written == [1, 2, 3]  # the resumed process's first epoch writes, and the last always does

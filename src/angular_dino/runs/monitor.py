@@ -55,7 +55,9 @@ class RunMonitor(FitMonitor):
         self.finished = False
         self.epoch_lines = False  # set by begin
         self.losses: list[float] = []
-        self.last_write = 0.0  # time.monotonic() of the last checkpoint and metrics.jsonl (0: the first epoch writes)
+        # time.monotonic() of the last checkpoint and metrics.jsonl; None: nothing written yet, so the first epoch
+        # writes (monotonic time counts from boot, so a 0 here failed on a machine up for less than the interval)
+        self.last_write: float | None = None
 
     def notice(self, message: str) -> None:
         if self.processes.is_main:
@@ -156,7 +158,7 @@ class RunMonitor(FitMonitor):
     def _stop_and_write_due(self) -> tuple[bool, bool]:
         """Whether a stop was requested and whether `checkpoint_every_seconds` have passed since the last write, the
         same answers on every rank (one all-reduce)."""
-        due = time.monotonic() - self.last_write >= self.config.checkpoint_every_seconds
+        due = self.last_write is None or time.monotonic() - self.last_write >= self.config.checkpoint_every_seconds
         return self.processes.any_each((self.stop.requested, due), self.device)
 
     def _stop_requested(self) -> bool:
