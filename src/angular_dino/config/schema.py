@@ -19,6 +19,7 @@ AUGMENTATIONS = ("digits", "clothing", "natural")
 DEVICES = ("auto", "cpu", "cuda")
 PRECISIONS = ("auto", "bf16", "fp16", "fp32")
 LOGGERS = ("none", "tensorboard", "mlflow")
+SCORES = ("prototypes", "prototypes_knn")
 FOLDER = "folder"  # the data source of a user's own images (data/folder.py)
 DEVELOPMENT = "development"  # evaluate_on: the development set, drawn from unused train-pool images
 EVALUATION_SETS = ("test", DEVELOPMENT)
@@ -28,15 +29,19 @@ BASELINES = METHODS[1:]
 DEEP_BASELINES = tuple(m for m in BASELINES if m != "iforest")
 
 
+NO_BEFORE = object()  # `before` of a key that runs stored without it cannot be compared on
+
+
 def setting(default: Any, doc: str, *, low: float | None = None, high: float | None = None,
             choices: Sequence[str] | None = None, open_low: bool = False, methods: Sequence[str] = METHODS,
-            resume_neutral: bool = False, run: bool = False) -> Any:
+            resume_neutral: bool = False, run: bool = False, before: Any = NO_BEFORE) -> Any:
     """A config field: its default, a doc line, the allowed range or choices, the methods that read it, whether
-    it is resume-neutral (a run may continue under another value: it cannot change the results), and whether it
-    is a setting of the whole run rather than of a detector (`RUN_KEYS`)."""
+    it is resume-neutral (a run may continue under another value: it cannot change the results), whether it
+    is a setting of the whole run rather than of a detector (`RUN_KEYS`), and `before`: the value that runs
+    stored before the key existed ran with (so that they compare with a new config on it too)."""
     return field(default=default, metadata={"doc": doc, "low": low, "high": high, "choices": choices,
                                             "open_low": open_low, "methods": tuple(methods),
-                                            "resume_neutral": resume_neutral, "run": run})
+                                            "resume_neutral": resume_neutral, "run": run, "before": before})
 
 
 def angular_dino_setting(default: Any, doc: str, **limits: Any) -> Any:
@@ -131,6 +136,14 @@ class Config:
     contamination: float = setting(0.05, "Assumed share of anomalies in the unlabeled data "
                                          "(used by threshold_rule: contamination).",
                                    low=0.0, high=0.5, open_low=True)
+
+    # --- score -------------------------------------------------------------------------------
+    score: str = angular_dino_setting(
+        "prototypes", "Anomaly score: `prototypes` (METHOD §8: mean cosine to the anomaly prototypes − to the normal "
+                      "ones) or `prototypes_knn` (that plus the distance to the 5 nearest unlabeled training images, "
+                      "each standardised on those images; stores their embeddings in model.pt). The sum helped with "
+                      "few labels or clean unlabeled data and lost with 15 % contamination (BENCHMARKS.md).",
+        choices=SCORES, before="prototypes")
 
     # --- views -------------------------------------------------------------------------------
     augmentation: str | None = angular_dino_setting(None, "Augmentation recipe: `digits`, `clothing` or `natural` "
@@ -241,6 +254,8 @@ HINTS: dict[str, Any] = typing.get_type_hints(Config)
 RUN_KEYS = tuple(name for name, f in FIELDS.items() if f.metadata["run"])
 # Settings that may change between a run and its resumption without changing its results.
 RESUME_NEUTRAL_KEYS = tuple(name for name, f in FIELDS.items() if f.metadata["resume_neutral"])
+# Settings added after runs were stored without them, with the value those runs had.
+BEFORE_VALUES = {name: f.metadata["before"] for name, f in FIELDS.items() if f.metadata["before"] is not NO_BEFORE}
 
 
 def keys_unused_by(method: str) -> tuple[str, ...]:

@@ -5,7 +5,8 @@
 
 The command line trains this same object (through `runs.training_run`, with a monitor that draws the progress
 bar and writes checkpoints) and writes model.pt with `save`. A fitted detector holds only the teacher, the
-identified prototypes, the normalisation, the arithmetic it was trained under and the threshold.
+identified prototypes, the normalisation, the arithmetic it was trained under and the threshold (and, with
+`score: prototypes_knn`, the unlabeled training images' embeddings).
 """
 from __future__ import annotations
 
@@ -26,6 +27,7 @@ from angular_dino.detection.parameters import INPUT_PARAMETERS, Parameter, confi
 from angular_dino.method.epochs import EpochLoop
 from angular_dino.method.model.backbones import backbone_errors
 from angular_dino.method.model.network import AngularDINONet
+from angular_dino.method.neighbours import NeighbourTerm
 from angular_dino.method.prototypes import IdentifiedPrototypes, anomaly_score
 from angular_dino.method.scorer import Scorer
 from angular_dino.method.teacher import teacher_outputs
@@ -86,13 +88,17 @@ class AngularDINO(BaseDetector):
         self.config_ = config
         self._set_model(copy.deepcopy(trainer.teacher), trainer.identified, mean, std, history, device,
                         trainer.amp.precision)
+        if config.score == "prototypes_knn":
+            self._neighbours = self._fitted_neighbours(parts.train_images[~parts.train_is_positive])
 
     def _set_model(self, net: AngularDINONet, prototypes: IdentifiedPrototypes, mean: tuple[float, ...],
-                   std: tuple[float, ...], history: list[dict[str, Any]], device: torch.device, precision: str) -> None:
+                   std: tuple[float, ...], history: list[dict[str, Any]], device: torch.device, precision: str,
+                   neighbours: NeighbourTerm | None = None) -> None:
         # the memory format of training, so that a loaded model computes bit for bit what the trained one did
         memory_format = torch.channels_last if self.config_.channels_last else torch.preserve_format
         self._net = net.to(device, memory_format=memory_format).eval().requires_grad_(False)
         self._prototypes = prototypes
+        self._neighbours = neighbours  # the kNN-to-U term of `score: prototypes_knn`, else None
         self.normal_prototypes_ = prototypes.normal
         self.anomaly_prototypes_ = prototypes.anomaly
         self.prototype_vectors_ = net.prototypes.unit_weight().detach().float().cpu().numpy()
@@ -121,14 +127,24 @@ class AngularDINO(BaseDetector):
         return teacher_outputs(self._net, self._model_images(images), self.mean_, self.std_, self.precision_)
 
     def _score_images(self, images: torch.Tensor) -> np.ndarray:
-        """Anomaly scores: mean cosine to the anomaly prototypes − mean cosine to the normal ones."""
-        return anomaly_score(self._teacher_outputs(images)[1], self._prototypes).double().numpy()
+        """Anomaly scores: mean cosine to the anomaly prototypes − mean cosine to the normal ones (with `score:
+        prototypes_knn`, plus the kNN-to-U term, both standardised)."""
+        embeddings, cosines = self._teacher_outputs(images)
+        scores = anomaly_score(cosines, self._prototypes)
+        if self._neighbours is not None:
+            scores = self._neighbours.score(embeddings, scores)
+        return scores.double().numpy()
+
+    def _fitted_neighbours(self, unlabeled: torch.Tensor) -> NeighbourTerm:
+        """The kNN-to-U term from the unlabeled images of the training part (the bank and both terms' scales)."""
+        embeddings, cosines = self._teacher_outputs(unlabeled)
+        return NeighbourTerm.fit(embeddings, anomaly_score(cosines, self._prototypes))
 
     def scorer(self) -> Scorer:
         """The fitted model as one module for export (float32, on the CPU): uint8 images at `input_shape_` in,
         the scores of `decision_function` out."""
         self._check_model()
-        return Scorer(self._net, self._prototypes, self.mean_, self.std_, self.input_shape_).eval()
+        return Scorer(self._net, self._prototypes, self.mean_, self.std_, self.input_shape_, self._neighbours).eval()
 
     def embed(self, X: Any) -> np.ndarray:
         """Teacher embeddings (N×D unit vectors) of clean images, e.g. for a 2-D map."""
@@ -144,7 +160,8 @@ class AngularDINO(BaseDetector):
         return {"teacher": {k: v.cpu() for k, v in self._net.state_dict().items()},
                 "in_channels": self.input_shape_[0], "prototypes": self._prototypes.to_dict(),
                 "mean": list(self.mean_), "std": list(self.std_), "precision": self.precision_,
-                "history": self.history_}
+                "history": self.history_,
+                **({"neighbours": self._neighbours.to_state()} if self._neighbours is not None else {})}
 
     @classmethod
     def _from_fitted_state(cls, config: dict[str, Any], state: dict[str, Any]) -> "AngularDINO":
@@ -155,5 +172,7 @@ class AngularDINO(BaseDetector):
         prototypes = IdentifiedPrototypes(tuple(state["prototypes"]["normal"]), tuple(state["prototypes"]["anomaly"]))
         device = resolve_device("cpu" if c.device == "cuda" and not torch.cuda.is_available() else c.device)
         precision = state.get("precision", "fp32")  # files written before the precision was stored scored in fp32
-        detector._set_model(net, prototypes, state["mean"], state["std"], state["history"], device, precision)
+        neighbours = NeighbourTerm.from_state(state["neighbours"]) if "neighbours" in state else None
+        detector._set_model(net, prototypes, state["mean"], state["std"], state["history"], device, precision,
+                            neighbours)
         return detector

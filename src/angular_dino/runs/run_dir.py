@@ -13,7 +13,7 @@ from typing import Any, Mapping
 
 import yaml
 
-from angular_dino.config import RESUME_NEUTRAL_KEYS, Config, keys_unused_by
+from angular_dino.config import BEFORE_VALUES, RESUME_NEUTRAL_KEYS, Config, keys_unused_by
 from angular_dino.errors import UserError
 from angular_dino.storage import save_json, save_text
 
@@ -23,8 +23,10 @@ RUN_FILES = ("config.yaml", "metrics.jsonl", "result.json", "model.pt", "checkpo
 def setting_differences(saved: Mapping[str, Any], config: Config, *, shared_keys_only: bool = False) -> list[str]:
     """The settings of a stored run (its config as a dict) that differ from `config` in a way that can change
     its results: resume-neutral settings and those `config.method` does not read are left out.
-    `shared_keys_only` also leaves out keys known to only one side (a setting added to a newer version)."""
+    `shared_keys_only` also leaves out keys known to only one side (a setting added to a newer version), unless
+    the schema says what runs without the key ran with (`BEFORE_VALUES`)."""
     current = config.to_dict()
+    saved = {**{k: v for k, v in BEFORE_VALUES.items() if k not in saved}, **saved}
     keys = (set(saved) & set(current)) if shared_keys_only else (set(saved) | set(current))
     keys -= {*RESUME_NEUTRAL_KEYS, *keys_unused_by(config.method)}
     return [f"{k}: {saved.get(k)!r} there, {current.get(k)!r} now" for k in sorted(keys)

@@ -1,0 +1,76 @@
+"""The kNN-to-U term of `score: prototypes_knn`: how far an image is from its nearest unlabeled training images.
+
+The prototype score (METHOD §8) sees only what the identified prototypes stand for; with few labeled anomalies
+those are identified from a handful of images, and an unseen kind of anomaly that sits near the normal
+prototypes scores as normal. The distance to the k most similar unlabeled training images needs no labels, and
+the unlabeled data are mostly normal. The two are summed, each on the scale of its scores over the unlabeled
+training images (mean 0, std 1 there), so that neither weighs by its units. On the development suite this helped
+where U is clean or the labels few and lost where U holds many anomalies (BENCHMARKS.md,
+`score_variants_knn_few_labels`), so it is a choice, not the default.
+
+Everything here is plain tensor arithmetic in a form TorchScript compiles, for the exported scorer.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+
+from angular_dino.errors import InputError
+
+NEIGHBOURS = 5  # k, as measured on the development suite
+SAME_IMAGE = 1.0 - 1e-4  # a bank entry this similar to the query is the query itself (a training image scored)
+
+
+def knn_distance(embeddings: torch.Tensor, bank: torch.Tensor, k: int, same_image: float = SAME_IMAGE) -> torch.Tensor:
+    """Minus the mean cosine of each unit embedding (N×D) to its `k` most similar bank entries (M×D, M > k); a
+    bank entry that is the image itself (cosine ≥ `same_image`) does not count, so training images score as new
+    images do."""
+    top = (embeddings @ bank.T).topk(k + 1, dim=1).values
+    is_itself = top[:, :1] >= same_image
+    return -torch.where(is_itself, top[:, 1:], top[:, :-1]).mean(dim=1)
+
+
+def combined_score(prototype_score: torch.Tensor, neighbour_score: torch.Tensor,
+                   scales: torch.Tensor) -> torch.Tensor:
+    """The sum of the two scores, each standardised: `scales` = (prototype mean, std, kNN mean, std) over the
+    unlabeled training images."""
+    return (prototype_score - scales[0]) / scales[1] + (neighbour_score - scales[2]) / scales[3]
+
+
+def _mean_std(scores: torch.Tensor) -> list[float]:
+    return [scores.mean().item(), max(scores.std(unbiased=False).item(), 1e-12)]
+
+
+@dataclass(frozen=True)
+class NeighbourTerm:
+    """The unlabeled training images' embeddings (the bank) and the scales of both terms over them."""
+
+    bank: torch.Tensor  # M×D unit embeddings, float32
+    scales: torch.Tensor  # (prototype mean, std, kNN mean, std)
+    k: int = NEIGHBOURS
+
+    @classmethod
+    def fit(cls, unlabeled_embeddings: torch.Tensor, unlabeled_prototype_scores: torch.Tensor,
+            k: int = NEIGHBOURS) -> "NeighbourTerm":
+        """The term of a fitted model, from its unlabeled training images' embeddings and prototype scores."""
+        if len(unlabeled_embeddings) <= k:
+            raise InputError(f"score: prototypes_knn compares each image with its {k} nearest unlabeled training "
+                             f"images, and the training part holds {len(unlabeled_embeddings)}; give more unlabeled "
+                             "images or use score: prototypes")
+        bank = unlabeled_embeddings.float().contiguous()
+        scales = _mean_std(unlabeled_prototype_scores.double()) + _mean_std(knn_distance(bank, bank, k).double())
+        return cls(bank, torch.tensor(scales, dtype=torch.float32), k)
+
+    def score(self, embeddings: torch.Tensor, prototype_score: torch.Tensor) -> torch.Tensor:
+        """The combined score of images with these unit embeddings and prototype scores."""
+        return combined_score(prototype_score.float(), knn_distance(embeddings.float(), self.bank, self.k),
+                              self.scales)
+
+    def to_state(self) -> dict[str, Any]:
+        return {"bank": self.bank, "scales": self.scales, "k": self.k}
+
+    @classmethod
+    def from_state(cls, state: dict[str, Any]) -> "NeighbourTerm":
+        return cls(state["bank"], state["scales"], int(state["k"]))
