@@ -139,10 +139,11 @@ class Config:
 
     # --- score -------------------------------------------------------------------------------
     score: str = angular_dino_setting(
-        "prototypes", "Anomaly score: `prototypes` (METHOD §8: mean cosine to the anomaly prototypes − to the normal "
-                      "ones) or `prototypes_knn` (that plus the distance to the 5 nearest unlabeled training images, "
-                      "each standardised on those images; stores their embeddings in model.pt). The sum helped with "
-                      "few labels or clean unlabeled data and lost with 15 % contamination (BENCHMARKS.md).",
+        "prototypes", "Anomaly score: `prototypes` (METHOD §8: mean cosine to the anomaly prototypes − to the "
+                      "normal ones) or `prototypes_knn` (that plus the distance to the 5 nearest unlabeled training "
+                      "images, each standardised on those images; stores their embeddings in model.pt). The sum "
+                      "helped with few labels or clean unlabeled data and lost with 15 % contamination "
+                      "(BENCHMARKS.md).",
         choices=SCORES, before="prototypes")
 
     # --- views -------------------------------------------------------------------------------
