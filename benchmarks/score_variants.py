@@ -23,6 +23,7 @@ from angular_dino.config import DEVELOPMENT
 from angular_dino.data.prepare import prepare_pu_data
 from angular_dino.detection.metrics import detection_metrics
 from angular_dino.method.detector import AngularDINO
+from angular_dino.method.neighbours import knn_distance
 from angular_dino.runs.registry import load_detector
 from angular_dino.runs.resolve import load_config
 from record import header, write_section
@@ -62,6 +63,15 @@ VARIANTS: dict[str, Score] = {
 }
 KNN = "− mean cos to 5 nearest U"
 METHOD_PLUS_KNN = "METHOD §8 + kNN-to-U (standardised on U)"
+METHOD_PLUS_KNN_CALLED_NORMAL = "METHOD §8 + kNN to the U below the threshold"
+
+
+def knn_called_normal(unlabeled_embeddings: np.ndarray, unlabeled_scores: np.ndarray, threshold: float) -> Score:
+    """kNN-to-U whose neighbours are only the unlabeled training images that the fitted detector calls normal
+    (METHOD §8 score below its threshold), so that contaminating anomalies are not each other's neighbours; a bank
+    image is not its own neighbour (the product's `knn_distance`)."""
+    bank = torch.from_numpy(unlabeled_embeddings[unlabeled_scores < threshold])
+    return lambda emb, a, n: knn_distance(torch.from_numpy(emb), bank, 5).numpy()
 
 
 def finished_runs(paths: list[Path]) -> list[Path]:
@@ -86,7 +96,10 @@ def run_aurocs(run: Path) -> dict[str, float]:
     knn = knn_unlabeled(unlabeled[0])
     combined = standardised_sum([VARIANTS[METHOD_SCORE], knn], unlabeled,
                                 [VARIANTS[METHOD_SCORE], knn_unlabeled(unlabeled[0], skip_self=True)])
-    variants = {**VARIANTS, KNN: knn, METHOD_PLUS_KNN: combined}
+    called_normal = knn_called_normal(unlabeled[0], VARIANTS[METHOD_SCORE](*unlabeled), detector.threshold_)
+    combined_called_normal = standardised_sum([VARIANTS[METHOD_SCORE], called_normal], unlabeled,
+                                              [VARIANTS[METHOD_SCORE], called_normal])
+    variants = {**VARIANTS, KNN: knn, METHOD_PLUS_KNN: combined, METHOD_PLUS_KNN_CALLED_NORMAL: combined_called_normal}
     return {name: detection_metrics(torch.from_numpy(score(*dev).astype(np.float64)),
                                     data.test_kind)["auroc"]["all"] for name, score in variants.items()}
 
@@ -121,7 +134,7 @@ def main() -> None:
     runs = finished_runs(args.runs)
     if not runs:
         parser.error("no finished run (config.yaml and model.pt) in the paths given")
-    names = [*VARIANTS, KNN, METHOD_PLUS_KNN]
+    names = [*VARIANTS, KNN, METHOD_PLUS_KNN, METHOD_PLUS_KNN_CALLED_NORMAL]
     lines = header(args.title) + [
         "Dev AUROC (all) of each finished run's saved teacher under other scores (A = anomaly prototypes, "
         "N = normal prototypes, cosines); nothing retrained, the test split never read.", "",
