@@ -150,6 +150,18 @@ def test_the_default_score_auto_adds_the_term_with_few_labels_and_not_without_la
     assert without.score_ == "prototypes" and without._neighbours is None
 
 
+def test_auto_with_too_few_normal_looking_unlabeled_images_scores_by_the_prototypes_and_says_so(knn_detector):
+    _, X, pu, _ = knn_detector
+    tiny = {"arch": "resnet_tiny", "epochs": 1, "batch_size": 8, "local_crops_number": 0, "prototype_num": 20,
+            "pt_num": 3, "num_threads": 1, "precision": "fp32", "device": "cpu"}
+    few = np.r_[np.flatnonzero(pu == 0)[:7], np.flatnonzero(pu == 1)[:6]]  # 6 unlabeled in the training part
+    with pytest.warns(UserWarning, match="score: auto: only .* too few for the 5-nearest-neighbour term"):
+        detector = AngularDINO(**tiny).fit(X[few], pu[few])
+    assert detector.score_ == "prototypes"
+    with pytest.raises(InputError, match="score: prototypes_knn compares each image with its 5 nearest"):
+        AngularDINO(**tiny, score="prototypes_knn").fit(X[few], pu[few])
+
+
 @pytest.mark.slow
 def test_the_onnx_scorer_of_a_knn_detector_gives_decision_function(knn_detector):
     pytest.importorskip("onnxscript")

@@ -28,7 +28,7 @@ from angular_dino.detection.threshold import fitted_threshold, threshold_rule_fo
 from angular_dino.method.epochs import EpochLoop
 from angular_dino.method.model.backbones import backbone_errors
 from angular_dino.method.model.network import AngularDINONet
-from angular_dino.method.neighbours import NeighbourTerm, uses_neighbours
+from angular_dino.method.neighbours import NeighbourTerm, TooFewNeighbours, uses_neighbours
 from angular_dino.method.prototypes import IdentifiedPrototypes, anomaly_score
 from angular_dino.method.scorer import Scorer
 from angular_dino.method.teacher import teacher_outputs
@@ -90,7 +90,13 @@ class AngularDINO(BaseDetector):
         self._set_model(copy.deepcopy(trainer.teacher), trainer.identified, mean, std, history, device,
                         trainer.amp.precision)
         if uses_neighbours(config.score, int(parts.train_is_positive.sum())):
-            self._set_neighbours(self._fitted_neighbours(config, parts))
+            try:
+                self._set_neighbours(self._fitted_neighbours(config, parts))
+            except TooFewNeighbours as few:
+                if config.score != "auto":
+                    raise
+                monitor.notice(f"score: auto: only {few.available} unlabeled training images score as normal, too "
+                               f"few for the {few.k}-nearest-neighbour term; scoring by the prototypes alone")
 
     def _set_model(self, net: AngularDINONet, prototypes: IdentifiedPrototypes, mean: tuple[float, ...],
                    std: tuple[float, ...], history: list[dict[str, Any]], device: torch.device, precision: str) -> None:

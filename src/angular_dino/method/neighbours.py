@@ -52,6 +52,16 @@ def _mean_std(scores: torch.Tensor) -> list[float]:
     return [scores.mean().item(), max(scores.std(unbiased=False).item(), 1e-12)]
 
 
+class TooFewNeighbours(InputError):
+    """The training part holds too few unlabeled images that the prototype score calls normal for the term."""
+
+    def __init__(self, available: int, k: int) -> None:
+        super().__init__(f"score: prototypes_knn compares each image with its {k} nearest unlabeled training images "
+                         f"scored normal, and the training part holds {available}; give more unlabeled images or "
+                         "use score: prototypes")
+        self.available, self.k = available, k
+
+
 @dataclass(frozen=True)
 class NeighbourTerm:
     """The unlabeled training images' embeddings (the bank) and the scales of both terms over them."""
@@ -67,9 +77,7 @@ class NeighbourTerm:
         prototype score's threshold: the bank is the images below it."""
         called_normal = unlabeled_prototype_scores < threshold
         if int(called_normal.sum()) <= k:
-            raise InputError(f"score: prototypes_knn compares each image with its {k} nearest unlabeled training "
-                             f"images scored normal, and the training part holds {int(called_normal.sum())}; give "
-                             "more unlabeled images or use score: prototypes")
+            raise TooFewNeighbours(int(called_normal.sum()), k)
         embeddings = unlabeled_embeddings.float()
         bank = embeddings[called_normal].contiguous()
         scales = (_mean_std(unlabeled_prototype_scores.double())
