@@ -154,7 +154,7 @@ def test_auto_with_too_few_normal_looking_unlabeled_images_scores_by_the_prototy
     _, X, pu, _ = knn_detector
     tiny = {"arch": "resnet_tiny", "epochs": 1, "batch_size": 8, "local_crops_number": 0, "prototype_num": 20,
             "pt_num": 3, "num_threads": 1, "precision": "fp32", "device": "cpu"}
-    few = np.r_[np.flatnonzero(pu == 0)[:7], np.flatnonzero(pu == 1)[:6]]  # 6 unlabeled in the training part
+    few = np.r_[np.flatnonzero(pu == 0)[:6], np.flatnonzero(pu == 1)[:6]]  # at most 5 unlabeled in the training part
     with pytest.warns(UserWarning, match="score: auto: only .* too few for the 5-nearest-neighbour term"):
         detector = AngularDINO(**tiny).fit(X[few], pu[few])
     assert detector.score_ == "prototypes"
