@@ -9,8 +9,10 @@ import torch.nn.functional as F
 from sklearn.datasets import load_digits
 
 from angular_dino import AngularDINO, load_detector
+from angular_dino.detection.threshold import best_f1_threshold
 from angular_dino.errors import InputError
-from angular_dino.method.neighbours import NeighbourTerm, combined_score, knn_distance
+from angular_dino.data.prepare import hold_out_validation
+from angular_dino.method.neighbours import NeighbourTerm, combined_score, knn_distance, uses_neighbours
 
 
 def reference_knn(queries: np.ndarray, bank: np.ndarray, k: int, skip: list[int | None]) -> np.ndarray:
@@ -40,20 +42,27 @@ def test_combined_score_is_the_sum_of_both_standardised_terms():
     np.testing.assert_allclose(scores.numpy(), [0.0 - 2.0, 1.0 + 2.0])
 
 
-def test_each_term_has_mean_0_and_std_1_over_the_unlabeled_training_images():
-    bank = unit(40, 8, 2)
+def test_the_bank_is_the_unlabeled_images_below_the_threshold_and_each_term_is_standardised_on_all():
+    unlabeled = unit(40, 8, 2)
     prototype_scores = torch.linspace(-1, 3, 40)
-    term = NeighbourTerm.fit(bank, prototype_scores)
-    knn = knn_distance(bank, bank, term.k)
+    term = NeighbourTerm.fit(unlabeled, prototype_scores, threshold=2.0)
+    assert torch.equal(term.bank, unlabeled[prototype_scores < 2.0]) and len(term.bank) == 30
+    knn = knn_distance(unlabeled, term.bank, term.k)
     mean_p, std_p, mean_k, std_k = term.scales.tolist()
     assert mean_p == pytest.approx(1.0) and std_p == pytest.approx(prototype_scores.std(unbiased=False).item())
     assert mean_k == pytest.approx(knn.mean().item()) and std_k == pytest.approx(knn.std(unbiased=False).item())
-    assert term.score(bank, prototype_scores).mean().item() == pytest.approx(0.0, abs=1e-5)
+    assert term.score(unlabeled, prototype_scores).mean().item() == pytest.approx(0.0, abs=1e-5)
 
 
-def test_too_few_unlabeled_images_for_the_neighbours_is_a_clear_error():
-    with pytest.raises(InputError, match="nearest unlabeled training images, and the training part holds 5"):
-        NeighbourTerm.fit(unit(5, 8, 3), torch.zeros(5))
+def test_too_few_unlabeled_images_below_the_threshold_is_a_clear_error():
+    with pytest.raises(InputError, match="nearest unlabeled training images scored normal, and the training part "
+                                         "holds 5"):
+        NeighbourTerm.fit(unit(8, 8, 3), torch.arange(8.0), threshold=5.0)
+
+
+def test_auto_adds_the_term_with_1_to_99_labeled_anomalies_only():
+    assert [uses_neighbours("auto", n) for n in (0, 1, 40, 99, 100, 250)] == [False, True, True, True, False, False]
+    assert uses_neighbours("prototypes_knn", 250) and not uses_neighbours("prototypes", 10)
 
 
 @pytest.fixture(scope="module")
@@ -72,17 +81,27 @@ def knn_detector():
     return detector, X, pu, images[unused]
 
 
+def rows_of(embeddings: np.ndarray, bank: np.ndarray) -> list[int | None]:
+    """For each embedding, the bank row that is the same image (cosine above 0.9999), or None."""
+    return [int(np.argmax(bank @ e)) if (bank @ e).max() > 0.9999 else None for e in embeddings]
+
+
 def prototype_score(detector: AngularDINO, embeddings: np.ndarray) -> np.ndarray:
     cos = embeddings @ detector.prototype_vectors_.T
     return cos[:, list(detector.anomaly_prototypes_)].mean(1) - cos[:, list(detector.normal_prototypes_)].mean(1)
 
 
 def test_decision_function_is_the_standardised_sum_of_the_prototype_score_and_knn_to_the_unlabeled(knn_detector):
-    detector, X, _, images = knn_detector
-    bank = detector._neighbours.bank.numpy()  # the training part's unlabeled images (the validation part held out)
-    assert len(bank) == 158 - round(158 * 0.1)
-    u_prototype = prototype_score(detector, bank)
-    u_knn = reference_knn(bank, bank, 5, list(range(len(bank))))
+    detector, X, pu, images = knn_detector
+    parts = hold_out_validation(torch.from_numpy(X)[:, None], torch.from_numpy(pu).bool(), 0.1, 0)
+    unlabeled = detector.embed(parts.train_images[~parts.train_is_positive])  # the training part's
+    u_prototype = prototype_score(detector, unlabeled)
+    val_scores = prototype_score(detector, detector.embed(parts.val_images))
+    threshold = best_f1_threshold(val_scores, parts.val_is_positive.numpy())  # the prototype score's own
+    bank = unlabeled[u_prototype < threshold]
+    assert 5 < len(bank) < len(unlabeled)
+    np.testing.assert_allclose(detector._neighbours.bank.numpy(), bank, atol=1e-5)
+    u_knn = reference_knn(unlabeled, bank, 5, rows_of(unlabeled, bank))
 
     def expected(embeddings: np.ndarray, skip: list[int | None]) -> np.ndarray:
         knn = reference_knn(embeddings, bank, 5, skip)
@@ -92,7 +111,7 @@ def test_decision_function_is_the_standardised_sum_of_the_prototype_score_and_kn
     new = detector.embed(images)  # images the detector never saw: every bank image counts
     np.testing.assert_allclose(detector.decision_function(images), expected(new, [None] * len(new)), atol=1e-4)
     trained = detector.embed(X)  # its training images: a bank image is not its own neighbour
-    own = [int(np.argmax(bank @ e)) if (bank @ e).max() > 0.9999 else None for e in trained]
+    own = rows_of(trained, bank)
     assert sum(i is not None for i in own) == len(bank)
     np.testing.assert_allclose(detector.decision_scores_, expected(trained, own), atol=1e-4)
 
@@ -109,7 +128,7 @@ def test_a_saved_knn_detector_scores_alike_after_loading_and_as_an_exported_scor
     np.testing.assert_allclose(scripted(detector.model_input(images)).numpy(), expected, atol=1e-4)
 
 
-def test_the_knn_term_changes_the_score_and_the_default_score_is_the_prototype_one(knn_detector):
+def test_the_knn_term_changes_the_score(knn_detector):
     detector, _, _, images = knn_detector
     knn_scores = detector.decision_function(images)
     term, detector._neighbours = detector._neighbours, None  # the same model without its kNN term
@@ -117,8 +136,30 @@ def test_the_knn_term_changes_the_score_and_the_default_score_is_the_prototype_o
         plain = detector.decision_function(images)
     finally:
         detector._neighbours = term
-    assert AngularDINO().score == "prototypes"
     assert np.corrcoef(plain, knn_scores)[0, 1] < 0.9999
+
+
+def test_the_default_score_auto_adds_the_term_with_few_labels_and_not_without_labels(knn_detector):
+    _, X, pu, _ = knn_detector
+    tiny = {"arch": "resnet_tiny", "epochs": 1, "batch_size": 16, "local_crops_number": 0, "prototype_num": 20,
+            "pt_num": 3, "num_threads": 1, "precision": "fp32", "device": "cpu"}
+    assert AngularDINO().score == "auto"
+    with_labels = AngularDINO(**tiny).fit(X, pu)  # 18 labeled anomalies in the training part
+    assert with_labels.score_ == "prototypes_knn" and with_labels._neighbours is not None
+    without = AngularDINO(**tiny).fit(X[pu == 0])
+    assert without.score_ == "prototypes" and without._neighbours is None
+
+
+def test_auto_with_too_few_normal_looking_unlabeled_images_scores_by_the_prototypes_and_says_so(knn_detector):
+    _, X, pu, _ = knn_detector
+    tiny = {"arch": "resnet_tiny", "epochs": 1, "batch_size": 8, "local_crops_number": 0, "prototype_num": 20,
+            "pt_num": 3, "num_threads": 1, "precision": "fp32", "device": "cpu"}
+    few = np.r_[np.flatnonzero(pu == 0)[:6], np.flatnonzero(pu == 1)[:6]]  # at most 5 unlabeled in the training part
+    with pytest.warns(UserWarning, match="score: auto: only .* too few for the 5-nearest-neighbour term"):
+        detector = AngularDINO(**tiny).fit(X[few], pu[few])
+    assert detector.score_ == "prototypes"
+    with pytest.raises(InputError, match="score: prototypes_knn compares each image with its 5 nearest"):
+        AngularDINO(**tiny, score="prototypes_knn").fit(X[few], pu[few])
 
 
 @pytest.mark.slow
@@ -140,6 +181,7 @@ def test_a_run_stored_before_the_score_key_existed_counts_as_the_prototype_score
 
     stored = {k: v for k, v in Config().to_dict().items() if k != "score"}  # written by an older version
     for shared_keys_only in (False, True):  # a run directory resumes; a bench cell is reused
-        assert setting_differences(stored, Config(), shared_keys_only=shared_keys_only) == []
-        assert setting_differences(stored, Config(score="prototypes_knn"), shared_keys_only=shared_keys_only) == [
-            "score: 'prototypes' there, 'prototypes_knn' now"]
+        assert setting_differences(stored, Config(score="prototypes"), shared_keys_only=shared_keys_only) == []
+        for score in ("auto", "prototypes_knn"):
+            assert setting_differences(stored, Config(score=score), shared_keys_only=shared_keys_only) == [
+                f"score: 'prototypes' there, '{score}' now"]

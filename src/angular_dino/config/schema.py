@@ -19,7 +19,7 @@ AUGMENTATIONS = ("digits", "clothing", "natural")
 DEVICES = ("auto", "cpu", "cuda")
 PRECISIONS = ("auto", "bf16", "fp16", "fp32")
 LOGGERS = ("none", "tensorboard", "mlflow")
-SCORES = ("prototypes", "prototypes_knn")
+SCORES = ("auto", "prototypes", "prototypes_knn")
 FOLDER = "folder"  # the data source of a user's own images (data/folder.py)
 DEVELOPMENT = "development"  # evaluate_on: the development set, drawn from unused train-pool images
 EVALUATION_SETS = ("test", DEVELOPMENT)
@@ -139,11 +139,11 @@ class Config:
 
     # --- score -------------------------------------------------------------------------------
     score: str = angular_dino_setting(
-        "prototypes", "Anomaly score: `prototypes` (METHOD §8: mean cosine to the anomaly prototypes − to the "
-                      "normal ones) or `prototypes_knn` (that plus the distance to the 5 nearest unlabeled training "
-                      "images, each standardised on those images; stores their embeddings in model.pt). The sum "
-                      "helped with few labels or clean unlabeled data and lost with 15 % contamination "
-                      "(BENCHMARKS.md).",
+        "auto", "Anomaly score: `prototypes` (METHOD §8: mean cosine to the anomaly prototypes − to the normal "
+                "ones), `prototypes_knn` (that plus the distance to the 5 nearest unlabeled training images that the "
+                "prototype score calls normal, each term standardised on the unlabeled training images; stores their "
+                "embeddings in model.pt) or `auto` (`prototypes_knn` when the training part holds 1 to 99 labeled "
+                "anomalies, else `prototypes`; chosen on the development suite).",
         choices=SCORES, before="prototypes")
 
     # --- views -------------------------------------------------------------------------------

@@ -25,7 +25,7 @@ from angular_dino.data.images import as_images, as_pu_labels
 from angular_dino.data.prepare import PUParts, hold_out_validation
 from angular_dino.detection.monitor import FitMonitor, PrintMonitor
 from angular_dino.detection.parameters import Parameter, constructor
-from angular_dino.detection.threshold import fitted_threshold
+from angular_dino.detection.threshold import fitted_threshold, threshold_rule_for
 from angular_dino.errors import InputError, UserError
 from angular_dino.storage import load_torch, save_torch
 
@@ -126,7 +126,7 @@ class BaseDetector(BaseEstimator, ABC):
         if settings.num_threads:
             torch.set_num_threads(settings.num_threads)
         self._fit(settings, parts, monitor or (PrintMonitor() if self.verbose else FitMonitor()))
-        rule = settings.threshold_rule if is_positive.any() else "contamination"
+        rule = threshold_rule_for(settings.threshold_rule, bool(is_positive.any()))
         self.threshold_ = fitted_threshold(rule, settings.contamination, parts, self._score_images)
         self.decision_scores_ = self._score_images(images)
         self.labels_ = self._labels(self.decision_scores_)

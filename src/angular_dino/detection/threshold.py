@@ -37,6 +37,11 @@ def contamination_threshold(unlabeled_scores: np.ndarray, contamination: float) 
     return float(np.quantile(unlabeled_scores, 1.0 - contamination))
 
 
+def threshold_rule_for(rule: str, has_positives: bool) -> str:
+    """The rule a fit applies: `val_f1` needs labeled anomalies, so without them it is `contamination`."""
+    return rule if has_positives else "contamination"
+
+
 def fitted_threshold(rule: str, contamination: float, parts: PUParts,
                      scores: Callable[[torch.Tensor], np.ndarray]) -> float:
     """Apply `rule` (one of THRESHOLD_RULES) to a fitted model's `scores` of the training data in `parts`, scoring

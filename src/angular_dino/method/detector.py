@@ -24,10 +24,11 @@ from angular_dino.data.prepare import PUParts
 from angular_dino.detection.base import BaseDetector
 from angular_dino.detection.monitor import FitMonitor
 from angular_dino.detection.parameters import INPUT_PARAMETERS, Parameter, config_parameter, method_keys
+from angular_dino.detection.threshold import fitted_threshold, threshold_rule_for
 from angular_dino.method.epochs import EpochLoop
 from angular_dino.method.model.backbones import backbone_errors
 from angular_dino.method.model.network import AngularDINONet
-from angular_dino.method.neighbours import NeighbourTerm
+from angular_dino.method.neighbours import NeighbourTerm, TooFewNeighbours, uses_neighbours
 from angular_dino.method.prototypes import IdentifiedPrototypes, anomaly_score
 from angular_dino.method.scorer import Scorer
 from angular_dino.method.teacher import teacher_outputs
@@ -88,17 +89,22 @@ class AngularDINO(BaseDetector):
         self.config_ = config
         self._set_model(copy.deepcopy(trainer.teacher), trainer.identified, mean, std, history, device,
                         trainer.amp.precision)
-        if config.score == "prototypes_knn":
-            self._neighbours = self._fitted_neighbours(parts.train_images[~parts.train_is_positive])
+        if uses_neighbours(config.score, int(parts.train_is_positive.sum())):
+            try:
+                self._set_neighbours(self._fitted_neighbours(config, parts))
+            except TooFewNeighbours as few:
+                if config.score != "auto":
+                    raise
+                monitor.notice(f"score: auto: only {few.available} unlabeled training images score as normal, too "
+                               f"few for the {few.k}-nearest-neighbour term; scoring by the prototypes alone")
 
     def _set_model(self, net: AngularDINONet, prototypes: IdentifiedPrototypes, mean: tuple[float, ...],
-                   std: tuple[float, ...], history: list[dict[str, Any]], device: torch.device, precision: str,
-                   neighbours: NeighbourTerm | None = None) -> None:
+                   std: tuple[float, ...], history: list[dict[str, Any]], device: torch.device, precision: str) -> None:
         # the memory format of training, so that a loaded model computes bit for bit what the trained one did
         memory_format = torch.channels_last if self.config_.channels_last else torch.preserve_format
         self._net = net.to(device, memory_format=memory_format).eval().requires_grad_(False)
         self._prototypes = prototypes
-        self._neighbours = neighbours  # the kNN-to-U term of `score: prototypes_knn`, else None
+        self._set_neighbours(None)
         self.normal_prototypes_ = prototypes.normal
         self.anomaly_prototypes_ = prototypes.anomaly
         self.prototype_vectors_ = net.prototypes.unit_weight().detach().float().cpu().numpy()
@@ -108,8 +114,12 @@ class AngularDINO(BaseDetector):
         size = self.config_.image_size
         self.input_shape_ = (net.in_channels, size, size)
 
+    def _set_neighbours(self, neighbours: NeighbourTerm | None) -> None:
+        self._neighbours = neighbours  # the kNN-to-U term (`score: prototypes_knn`, or `auto` with few labels)
+        self.score_ = "prototypes" if neighbours is None else "prototypes_knn"  # what `score` resolved to
+
     def result_fields(self) -> dict[str, Any]:
-        return {"prototypes": self._prototypes.to_dict(), "epochs": self.config_.epochs,
+        return {"prototypes": self._prototypes.to_dict(), "score": self.score_, "epochs": self.config_.epochs,
                 "batch_size": self.config_.batch_size, "precision": self.precision_,
                 "train_seconds": round(sum(record["seconds"] for record in self.history_), 1)}
 
@@ -135,10 +145,15 @@ class AngularDINO(BaseDetector):
             scores = self._neighbours.score(embeddings, scores)
         return scores.double().numpy()
 
-    def _fitted_neighbours(self, unlabeled: torch.Tensor) -> NeighbourTerm:
-        """The kNN-to-U term from the unlabeled images of the training part (the bank and both terms' scales)."""
-        embeddings, cosines = self._teacher_outputs(unlabeled)
-        return NeighbourTerm.fit(embeddings, anomaly_score(cosines, self._prototypes))
+    def _fitted_neighbours(self, config: Config, parts: PUParts) -> NeighbourTerm:
+        """The kNN-to-U term from the unlabeled images of the training part: the bank (those the prototype score,
+        with its own threshold by `threshold_rule`, calls normal) and both terms' scales. Called before the term
+        is set, so `_score_images` is still the prototype score."""
+        has_positives = bool(parts.train_is_positive.any() or parts.val_is_positive.any())
+        threshold = fitted_threshold(threshold_rule_for(config.threshold_rule, has_positives), config.contamination,
+                                     parts, self._score_images)
+        embeddings, cosines = self._teacher_outputs(parts.train_images[~parts.train_is_positive])
+        return NeighbourTerm.fit(embeddings, anomaly_score(cosines, self._prototypes), threshold)
 
     def scorer(self) -> Scorer:
         """The fitted model as one module for export (float32, on the CPU): uint8 images at `input_shape_` in,
@@ -173,6 +188,6 @@ class AngularDINO(BaseDetector):
         device = resolve_device("cpu" if c.device == "cuda" and not torch.cuda.is_available() else c.device)
         precision = state.get("precision", "fp32")  # files written before the precision was stored scored in fp32
         neighbours = NeighbourTerm.from_state(state["neighbours"]) if "neighbours" in state else None
-        detector._set_model(net, prototypes, state["mean"], state["std"], state["history"], device, precision,
-                            neighbours)
+        detector._set_model(net, prototypes, state["mean"], state["std"], state["history"], device, precision)
+        detector._set_neighbours(neighbours)
         return detector
