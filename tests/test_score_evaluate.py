@@ -46,8 +46,9 @@ def test_score_files_folders_npy_and_npz_one_row_each(run, tmp_path, capsys):
                                          f"{tmp_path / 'more.npz'}:second[0]", f"{tmp_path / 'more.npz'}:second[1]"]
     order = [3, 0, 1, 2, 4, 5, 6, 0, 1]
     scores = np.array([float(r["score"]) for r in rows])
-    # lossless files and full-precision CSV: equal up to float rounding of batches of other sizes
-    np.testing.assert_allclose(scores, detector.decision_function(images[order]), rtol=0, atol=1e-6)
+    # lossless files and full-precision CSV: equal up to float rounding of batches of other sizes (which the default
+    # score's standardised kNN term, with few labels, magnifies about a hundredfold)
+    np.testing.assert_allclose(scores, detector.decision_function(images[order]), rtol=0, atol=1e-4)
     assert [int(r["label"]) for r in rows] == (scores >= detector.threshold_).astype(int).tolist()
     assert "scored 9 images" in capsys.readouterr().err
 
