@@ -5,8 +5,8 @@
 
 The command line trains this same object (through `runs.training_run`, with a monitor that draws the progress
 bar and writes checkpoints) and writes model.pt with `save`. A fitted detector holds only the teacher, the
-identified prototypes, the normalisation, the arithmetic it was trained under and the threshold (and, with
-`score: prototypes_knn`, the unlabeled training images' embeddings).
+identified prototypes, the normalisation, the arithmetic it was trained under and the threshold (and, when its score
+has the kNN term, the unlabeled training images' embeddings).
 """
 from __future__ import annotations
 
@@ -51,7 +51,8 @@ class AngularDINO(BaseDetector):
     looks like = anomalous); the threshold is the `contamination` quantile.
     Fitted attributes: `threshold_`, `decision_scores_` and `labels_` (of the images passed to fit),
     `normal_prototypes_`, `anomaly_prototypes_`, `prototype_vectors_` (K×D unit vectors), `history_` (one record
-    per epoch, as metrics.jsonl), `input_shape_` (C, H, W), `precision_` (the resolved arithmetic of training,
+    per epoch, as metrics.jsonl), `input_shape_` (C, H, W), `score_` (what `score` resolved to: `prototypes` or
+    `prototypes_knn`), `precision_` (the resolved arithmetic of training,
     under which it also scores), `config_` (the resolved settings it trained with; the keys of a run,
     `RUN_KEYS`, stay at their defaults: an estimator gets its data as X).
     """
@@ -137,8 +138,8 @@ class AngularDINO(BaseDetector):
         return teacher_outputs(self._net, self._model_images(images), self.mean_, self.std_, self.precision_)
 
     def _score_images(self, images: torch.Tensor) -> np.ndarray:
-        """Anomaly scores: mean cosine to the anomaly prototypes − mean cosine to the normal ones (with `score:
-        prototypes_knn`, plus the kNN-to-U term, both standardised)."""
+        """Anomaly scores: mean cosine to the anomaly prototypes − mean cosine to the normal ones (when `score`
+        resolved to `prototypes_knn`, plus the kNN-to-U term, both standardised)."""
         embeddings, cosines = self._teacher_outputs(images)
         scores = anomaly_score(cosines, self._prototypes)
         if self._neighbours is not None:
