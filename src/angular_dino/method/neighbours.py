@@ -1,4 +1,5 @@
-"""The kNN-to-U term of `score: prototypes_knn`: how far an image is from its nearest normal-looking unlabeled images.
+"""The kNN-to-U term of the score (`prototypes_knn`, or `auto` with few labels): how far an image is from its
+nearest normal-looking unlabeled images.
 
 The prototype score (METHOD §8) sees only what the identified prototypes stand for; with few labeled anomalies
 those are identified from a handful of images, and an unseen kind of anomaly that sits near the normal
@@ -21,8 +22,6 @@ from angular_dino.errors import InputError
 
 NEIGHBOURS = 5  # k, as measured on the development suite
 SAME_IMAGE = 1.0 - 1e-4  # a bank entry this similar to the query is the query itself (a training image scored)
-
-
 FEW_LABELS = 100  # `score: auto` adds the term below this many labeled anomalies (DEVELOPERS.md's rule)
 
 

@@ -2,7 +2,7 @@
 
 The module holds everything `decision_function` applies after its input conversions: the scaling to [0, 1], the
 channel normalisation, the teacher's backbone, the unit prototype vectors and the identified prototypes of the
-score (METHOD §8), and with `score: prototypes_knn` the unlabeled training images' embeddings and the two terms'
+score (METHOD §8), and, when the score has the kNN term, the unlabeled images' embeddings and the two terms'
 scales. It computes in float32 (a model trained under bf16 autocast scores under it, so its exported
 scores differ from `decision_function` in the last digits).
 """
@@ -36,9 +36,10 @@ class Scorer(nn.Module):
         self.register_buffer("normal", torch.tensor(prototypes.normal, dtype=torch.long))
         self.use_neighbours = neighbours is not None
         self.neighbours_k = neighbours.k if neighbours is not None else 0
-        dim = self.prototype_vectors.shape[1]
-        self.register_buffer("neighbour_bank", neighbours.bank.clone() if neighbours else torch.zeros(0, dim))
-        self.register_buffer("neighbour_scales", neighbours.scales.clone() if neighbours else torch.ones(4))
+        bank, scales = (neighbours.bank, neighbours.scales) if neighbours is not None else (
+            torch.zeros(0, self.prototype_vectors.shape[1]), torch.ones(4))
+        self.register_buffer("neighbour_bank", bank.clone())
+        self.register_buffer("neighbour_scales", scales.clone())
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
         if images.dim() == 3:

@@ -26,7 +26,7 @@ def setting_differences(saved: Mapping[str, Any], config: Config, *, shared_keys
     `shared_keys_only` also leaves out keys known to only one side (a setting added to a newer version), unless
     the schema says what runs without the key ran with (`BEFORE_VALUES`)."""
     current = config.to_dict()
-    saved = {**{k: v for k, v in BEFORE_VALUES.items() if k not in saved}, **saved}
+    saved = {**BEFORE_VALUES, **saved}
     keys = (set(saved) & set(current)) if shared_keys_only else (set(saved) | set(current))
     keys -= {*RESUME_NEUTRAL_KEYS, *keys_unused_by(config.method)}
     return [f"{k}: {saved.get(k)!r} there, {current.get(k)!r} now" for k in sorted(keys)
