@@ -9,6 +9,8 @@ cell count). Verdicts follow the rules as written before the cells ran:
 - steps: the smallest candidate whose suite mean is within 0.003 of the best candidate's;
 - augmentation: `digits` replaces `clothing` for grayscale folders only if it is at least 0.005 higher on both
   `fashion_small` and `digits` (on `digits`, whose own recipe is `digits`, the clothing row is the alternative);
+- stroke recipe: a grayscale folder of strokes on a dark ground gets `digits` instead of `clothing` only if
+  `digits` is at least 0.005 higher on `mnist_small` (rows with `score: auto`, the default since its rule);
 - backbone: `resnet_tiny_s2` replaces `resnet_tiny` in the defaults if its suite mean is within 0.003 of the
   default's and no group mean falls by more than 0.005; in configs/fashion_mnist.yml if its `fashion_full` mean
   at 1,400 steps is within 0.003 of `resnet_tiny`'s.
@@ -29,6 +31,7 @@ STEPS = {700: DEFAULT, 1400: BASE, 2800: "angular_dino_steps2800"}
 BASELINES = ("puae", "pusvdd", "iforest")
 STRIDE_2, STRIDE_2_PROFILE = "angular_dino_s2", "angular_dino_s2_steps1400"  # the backbone rules' candidates
 STEPS_TOLERANCE, AUGMENTATION_GAIN, GROUP_TOLERANCE = 0.003, 0.005, 0.005
+STROKES_DIGITS, STROKES_CLOTHING = "angular_dino_auto", "angular_dino_auto_clothing"  # the stroke-recipe rule's rows
 
 Cells = dict[tuple[str, str], dict[tuple[int, int], float]]  # (method, group) -> (class, seed) -> dev AUROC (all)
 
@@ -87,6 +90,29 @@ def backbone_rules(cells: Cells, table: list[str]) -> list[str]:
     return lines
 
 
+def stroke_recipe_rule(cells: Cells, table: list[str]) -> list[str]:
+    """`digits` against `clothing` on mnist_small (28x28 strokes on a dark ground), then the adopted recipe's row
+    against the baselines there."""
+    rows, differences = comparison(cells, STROKES_CLOTHING, STROKES_DIGITS)
+    lines = ["", f"Stroke-recipe rule: `{STROKES_DIGITS}` (`digits`, mnist_sample's own recipe) against "
+             f"`{STROKES_CLOTHING}` (`clothing`, what a grayscale folder got before the rule), both `score: auto`:",
+             "", *table, *rows, ""]
+    if "mnist_small" not in differences:
+        return lines
+    change = differences["mnist_small"]
+    adopted = change >= AUGMENTATION_GAIN
+    lines.append(f"Stroke-recipe rule (`digits` for grayscale folders of strokes on a dark ground only if ≥ "
+                 f"+{AUGMENTATION_GAIN} on mnist_small): {change:+.4f}: **{'digits' if adopted else 'clothing'}**.")
+    default = STROKES_DIGITS if adopted else STROKES_CLOTHING
+    lines += ["", f"The recipe a folder of these strokes gets now (`{default}`) against the baselines on mnist_small "
+              "(difference = default − baseline):", "",
+              "| baseline | group | paired splits | baseline | default | difference | default wins/losses/ties |",
+              "|---|---|---|---|---|---|---|"]
+    for baseline in BASELINES:
+        lines += [row for row in comparison(cells, baseline, default, label=baseline)[0] if "| mnist_small |" in row]
+    return lines
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--results", type=Path, default=ROOT / "benchmarks" / "results" / "dev_suite" / "cells")
@@ -125,6 +151,7 @@ def main() -> None:
     for baseline in BASELINES:
         lines += comparison(cells, baseline, DEFAULT, label=baseline)[0]
     lines += backbone_rules(cells, table)
+    lines += stroke_recipe_rule(cells, table)
     print("\n".join(lines[len(header("")):]))
     write_section("dev_decisions", lines)
 

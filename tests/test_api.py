@@ -5,7 +5,7 @@ import torch
 
 from angular_dino import AngularDINO, load_detector
 from angular_dino.config.schema import RUN_KEYS
-from angular_dino.data.prepare import prepare_pu_data
+from angular_dino.data.prepare import hold_out_validation, prepare_pu_data
 from angular_dino.data.sources import load_dataset
 from angular_dino.detection.metrics import detection_metrics
 from angular_dino.errors import UserError
@@ -79,10 +79,24 @@ def test_colour_input_to_a_grayscale_model_and_other_sizes_are_converted(fitted)
 
 
 def test_default_image_size_and_augmentation_follow_the_input():
+    def parts(images, positive=()):
+        is_positive = torch.zeros(len(images), dtype=torch.bool)
+        is_positive[list(positive)] = True
+        return hold_out_validation(images, is_positive, 0.25, seed=0)
+
     detector = AngularDINO(epochs=1)
-    config = detector._config_for(torch.zeros(4, 3, 20, 24, dtype=torch.uint8))
+    config = detector._config_for(parts(torch.zeros(4, 3, 20, 24, dtype=torch.uint8)))
     assert config.image_size == 24 and config.augmentation == "natural" and config.local_crop_size == 10
-    assert AngularDINO(image_size=16)._config_for(torch.zeros(4, 1, 8, 8, dtype=torch.uint8)).image_size == 16
+    assert AngularDINO(image_size=16)._config_for(parts(torch.zeros(4, 1, 8, 8, dtype=torch.uint8))).image_size == 16
+    # grayscale: strokes on a dark ground (>= 78 % of the unlabeled pixels dark) get `digits`, else `clothing`
+    dark_ground = torch.zeros(8, 1, 10, 10, dtype=torch.uint8)
+    dark_ground[:, :, 4:6] = 255  # 20 % of the pixels bright
+    assert detector._config_for(parts(dark_ground)).augmentation == "digits"
+    half_bright = dark_ground.clone()
+    half_bright[:4] = 128  # the labeled anomalies' pixels do not count, the unlabeled ones' do
+    assert detector._config_for(parts(half_bright, positive=range(4))).augmentation == "digits"
+    assert detector._config_for(parts(half_bright, positive=range(4, 8))).augmentation == "clothing"
+    assert AngularDINO(augmentation="natural")._config_for(parts(dark_ground)).augmentation == "natural"
 
 
 def test_bad_use_is_a_clear_error(tmp_path):

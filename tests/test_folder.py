@@ -4,6 +4,9 @@ import pytest
 import torch
 
 from angular_dino.cli import main
+from angular_dino.data import defaults
+from angular_dino.data.defaults import STROKES_DARK_SHARE, dark_share
+from angular_dino.data.folder import read_unlabeled_sample
 from angular_dino.data.export import write_image, write_split_as_folder
 from angular_dino.data.prepare import prepare_pu_data
 from angular_dino.data.pu_split import NORMAL, SEEN, UNSEEN
@@ -51,6 +54,38 @@ def test_layout_is_read_with_validation_held_out_and_test_kinds(tmp_path):
 def test_defaults_follow_the_images_grayscale(tmp_path):
     config = folder_config(make_folder(tmp_path / "data"))
     assert config.image_size == 12 and config.augmentation == "clothing"
+
+
+def strokes(n, size=28):
+    """Light strokes on a black ground, as scanned handwriting: two bright bars of width 2 per image."""
+    images = np.zeros((n, 1, size, size), dtype=np.uint8)
+    for image, (row, col) in zip(images, RNG.integers(2, size - 4, (n, 2))):
+        image[0, row:row + 2, 4:size - 4] = 255
+        image[0, 4:size - 4, col:col + 2] = 200
+    return torch.from_numpy(images)
+
+
+def test_a_grayscale_folder_of_strokes_on_a_dark_ground_gets_the_digits_recipe(tmp_path):
+    root = tmp_path / "strokes"
+    write_images(root / "unlabeled", strokes(30))
+    write_images(root / "positive", gray(4, size=28))  # only the unlabeled images' pixels count
+    config = folder_config(root)
+    assert (config.image_size, config.augmentation) == (28, "digits")
+    assert folder_config(root, augmentation="clothing").augmentation == "clothing"  # a named recipe stays
+
+
+def test_the_stroke_rule_reads_the_pixels_of_at_most_its_sample_of_unlabeled_images(tmp_path, monkeypatch):
+    root = tmp_path / "mostly_strokes"
+    write_images(root / "unlabeled", torch.cat([strokes(6), torch.full((1, 1, 28, 28), 128, dtype=torch.uint8)]))
+    write_images(root / "positive", strokes(2))
+    assert dark_share(read_unlabeled_sample(root, 28, limit=100, skip_unreadable=False)) < STROKES_DARK_SHARE
+    sample = read_unlabeled_sample(root, 28, limit=3, skip_unreadable=False)  # files 0, 3 and 6: the gray one too
+    assert len(sample) == 3 and torch.equal(sample[2], torch.full((1, 28, 28), 128, dtype=torch.uint8))
+    monkeypatch.setattr(defaults, "RECIPE_SAMPLE", 2)  # files 0 and 6
+    assert folder_config(root).augmentation == "clothing"
+    monkeypatch.setattr(defaults, "read_unlabeled_sample", lambda *args: pytest.fail("a colour folder's pixels read"))
+    write_image(root / "positive" / "zz_colour.png", RNG.integers(0, 256, (3, 28, 28), dtype=np.uint8))
+    assert folder_config(root).augmentation == "natural"
 
 
 def test_one_colour_image_makes_the_folder_colour_and_sizes_are_unified(tmp_path):

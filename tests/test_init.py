@@ -27,6 +27,16 @@ def test_init_writes_a_config_that_trains_as_the_defaults_would(tmp_path, capsys
     assert any("96 are downscaled to 64" in notice for notice in notices)
 
 
+def test_init_names_the_recipe_that_a_grayscale_folder_of_strokes_gets(tmp_path, capsys):
+    strokes = torch.zeros(12, 1, 28, 28, dtype=torch.uint8)
+    strokes[:, :, 10:14, 4:24] = 255  # a bright bar on a black ground: 86 % of the pixels dark
+    for part in ("unlabeled", "positive"):
+        write_images(tmp_path / "data" / part, strokes)
+    assert main(["init", "--data-dir", str(tmp_path / "data"), "--out", "-"]) == 0
+    assert "`digits` for strokes on a dark ground (>= 78 % of pixels dark), else `clothing`: digits here" in \
+        capsys.readouterr().out
+
+
 def test_init_never_replaces_a_file_and_prints_with_out_dash(tmp_path, capsys):
     folder, out = photo_folder(tmp_path / "data", side=20), tmp_path / "config.yml"
     out.write_text("mine\n")

@@ -149,7 +149,11 @@ class Config:
 
     # --- views -------------------------------------------------------------------------------
     augmentation: str | None = angular_dino_setting(None, "Augmentation recipe: `digits`, `clothing` or `natural` "
-                                                          "(null = the dataset's).", choices=AUGMENTATIONS)
+                                                          "(null = the dataset's; for a folder or arrays, `natural` "
+                                                          "for colour, and for grayscale `digits` when at least 78 % "
+                                                          "of the unlabeled images' pixels are at or below 10 % of "
+                                                          "full scale (strokes on a dark ground), else `clothing`).",
+                                   choices=AUGMENTATIONS)
     global_crops_scale: tuple[float, float] = angular_dino_setting((0.7, 1.0), "Area range of the 2 global crops.")
     local_crops_number: int = angular_dino_setting(2, "Number of local crops per image.", low=0)
     local_crops_scale: tuple[float, float] = angular_dino_setting((0.2, 0.5), "Area range of the local crops.")

@@ -1,22 +1,43 @@
 """What a null data-dependent setting means, and the checks that need the dataset catalogue.
 
 One rule fills `image_size`, `augmentation` and `local_crop_size` wherever images come from: a catalogued
-dataset (its native size and recipe), a folder (its first image's side, grayscale or colour) or the Python
-API's arrays (their side and channels).
+dataset (its native size and recipe), a folder (its first image's side, grayscale or colour, and for a
+grayscale folder the pixels of its unlabeled images) or the Python API's arrays (their side, channels and
+pixels).
 """
 from __future__ import annotations
 
 import dataclasses
 import math
+from typing import Callable
+
+import torch
 
 from angular_dino.config import DEVELOPMENT, FOLDER, Config, format_output_dir
-from angular_dino.data.folder import folder_image_shape
+from angular_dino.data.folder import folder_image_shape, read_unlabeled_sample
 from angular_dino.data.sources import DATASETS
 
+# The stroke-recipe rule (DEVELOPERS.md, fixed on 2026-12-03 before its cells ran, adopted on the dev suite's
+# mnist_small group): grayscale images are strokes on a dark ground when at least STROKES_DARK_SHARE of their
+# pixels are at or below DARK_LEVEL (10 % of full scale). Set from the train pools' pixels: Fashion-MNIST's
+# classes lie at 0.39-0.75, MNIST's at 0.77-0.90, scikit-learn's digits at 16 px at 0.36-0.49.
+DARK_LEVEL = 25
+STROKES_DARK_SHARE = 0.78
+RECIPE_SAMPLE = 1000  # a folder's recipe is read from at most this many unlabeled images (decoding all twice is slow)
 
-def default_augmentation(channels: int) -> str:
-    """The recipe of images whose source names none: `natural` for colour images, `clothing` for grayscale."""
-    return "natural" if channels == 3 else "clothing"
+
+def dark_share(images: torch.Tensor) -> float:
+    """The share of the pixels of uint8 images that are at or below 10 % of full scale."""
+    return float((images <= DARK_LEVEL).float().mean()) if images.numel() else 0.0
+
+
+def default_augmentation(channels: int, unlabeled: Callable[[], torch.Tensor]) -> str:
+    """The recipe of images whose source names none: `natural` for colour; for grayscale, `digits` when the
+    unlabeled images (`unlabeled()`, called for grayscale only, uint8) are strokes on a dark ground (the
+    stroke-recipe rule), else `clothing`."""
+    if channels == 3:
+        return "natural"
+    return "digits" if dark_share(unlabeled()) >= STROKES_DARK_SHARE else "clothing"
 
 
 def default_image_size(config: Config, native_size: int) -> int:
@@ -65,11 +86,15 @@ def data_errors(config: Config) -> list[str]:
 
 def with_data_defaults(config: Config) -> tuple[Config, list[str]]:
     """Replace `None` on data-dependent keys by the source's defaults, so config.yaml says what ran; then fill the
-    `{key}` placeholders of output_dir. A folder's defaults are read from image headers only. Also returns the
-    notices of what the defaults changed (a downscale)."""
+    `{key}` placeholders of output_dir. A folder's defaults are read from image headers, and a grayscale folder's
+    recipe from (a sample of) its unlabeled images at the training size. Also returns the notices of what the
+    defaults changed (a downscale)."""
     if config.dataset == FOLDER:
         side, channels = folder_image_shape(config.data_dir)  # no split sizes: the folder's files fix U and P
-        native, augmentation = max(side, 8), default_augmentation(channels)  # 8: image_size's least
+        native = max(side, 8)  # 8: image_size's least
+        size = default_image_size(config, native)
+        augmentation = config.augmentation or default_augmentation(
+            channels, lambda: read_unlabeled_sample(config.data_dir, size, RECIPE_SAMPLE, config.skip_unreadable))
     else:
         spec = DATASETS[config.dataset]
         config = dataclasses.replace(config, **{k: v for k, v in spec.default_sizes.items() if getattr(config, k) is None})

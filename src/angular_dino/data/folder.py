@@ -144,6 +144,14 @@ def test_image_kinds(normal: list[Path], anomaly: list[Path], unseen: frozenset[
                         dtype=torch.long)
 
 
+def read_unlabeled_sample(data_dir: str | Path, size: int, limit: int, skip_unreadable: bool) -> torch.Tensor:
+    """Grayscale uint8 images of at most `limit` of the unlabeled files, evenly spaced in path order (all of them
+    when there are fewer), at size × size: enough to tell what kind of images a folder holds."""
+    paths = find_layout(data_dir).unlabeled
+    positions = np.unique(np.linspace(0, len(paths) - 1, min(len(paths), limit)).round().astype(int))
+    return read_images([paths[i] for i in positions], size, 1, skip_unreadable)[0]
+
+
 def folder_image_shape(data_dir: str | Path) -> tuple[int, int]:
     """(the larger side of the first readable unlabeled image, the folder's channels), from image headers only."""
     layout = find_layout(data_dir)

@@ -30,6 +30,10 @@ class PUParts:
         and P images normalises exactly alike, and no unseen-class or test image shapes the preprocessing."""
         return channel_stats(torch.cat([self.train_images, self.val_images]))
 
+    def unlabeled_images(self) -> torch.Tensor:
+        """The unlabeled images of both parts."""
+        return torch.cat([self.train_images[~self.train_is_positive], self.val_images[~self.val_is_positive]])
+
     def resized(self, size: int) -> "PUParts":
         return dataclasses.replace(self, train_images=resize_images(self.train_images, size),
                                    val_images=resize_images(self.val_images, size))

@@ -18,7 +18,7 @@ import torch
 
 from angular_dino.config import Config, build_config, config_from_dict
 from angular_dino.config.schema import RUN_KEYS
-from angular_dino.data.defaults import default_augmentation, downscale_notice, with_image_defaults
+from angular_dino.data.defaults import default_augmentation, default_image_size, downscale_notice, with_image_defaults
 from angular_dino.data.images import resize_images, with_channels
 from angular_dino.data.prepare import PUParts
 from angular_dino.detection.base import BaseDetector
@@ -44,7 +44,8 @@ class AngularDINO(BaseDetector):
     lists them), plus `value_range`, `image_shape` and `verbose`.
 
     Defaults that depend on the data: `image_size` = the larger side of the training images,
-    `augmentation` = `natural` for colour and `clothing` for grayscale images.
+    `augmentation` = `natural` for colour images; for grayscale, `digits` when the unlabeled images are strokes on
+    a dark ground (at least 78 % of their pixels at or below 10 % of full scale, as MNIST's), else `clothing`.
     Without labeled anomalies (`fit(X)`, or y all 0) it trains on unlabeled images only: the same losses, no
     anomaly prototypes, the normal prototypes are the `pt_num` that most images vote for, the margins pull
     each image towards them, and the score is minus the mean cosine to them (far from what most of the data
@@ -71,15 +72,20 @@ class AngularDINO(BaseDetector):
         checked = build_config({p.key: getattr(self, p.name) for p in self.parameters() if p.key})
         return checked.require_valid(backbone_errors(checked.config.arch, checked.config.pretrained_weights))
 
-    def _config_for(self, images: torch.Tensor) -> Config:
-        """The checked config with the data-dependent defaults filled from the images (unless set)."""
-        return with_image_defaults(self._checked_settings(), max(images.shape[-2:]),
-                                   default_augmentation(images.shape[1]))
+    def _config_for(self, parts: PUParts) -> Config:
+        """The checked config with the data-dependent defaults filled from the images (unless set): their side,
+        their channels and, for grayscale, the pixels of the unlabeled ones at the training size (as a folder's)."""
+        settings = self._checked_settings()
+        native = max(parts.train_images.shape[-2:])
+        size = default_image_size(settings, native)
+        augmentation = settings.augmentation or default_augmentation(
+            parts.train_images.shape[1], lambda: resize_images(parts.unlabeled_images(), size))
+        return with_image_defaults(settings, native, augmentation)
 
     def _fit(self, settings: Config, parts: PUParts, monitor: FitMonitor) -> None:
         if notice := downscale_notice(settings, max(parts.train_images.shape[-2:])):
             monitor.notice(notice)
-        config = with_training_length(self._config_for(parts.train_images), len(parts.train_images),
+        config = with_training_length(self._config_for(parts), len(parts.train_images),
                                       monitor.processes.world_size, monitor.notice)
         parts = parts.resized(config.image_size)
         mean, std = parts.normalisation()

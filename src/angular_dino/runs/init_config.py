@@ -31,7 +31,8 @@ def starting_config(data_dir: str | Path) -> str:
         yaml.safe_dump({"dataset": FOLDER, "data_dir": data_dir, "output_dir": "runs/{dataset}_s{seed}"},
                        sort_keys=False).rstrip(),
         f"image_size: null          # null = the images' own side, at most max_image_size: {config.image_size} here",
-        f"augmentation: null        # null = `clothing` for grayscale, `natural` for colour: {config.augmentation} here",
+        f"augmentation: null        # null = `natural` for colour; grayscale: `digits` for strokes on a dark ground "
+        f"(>= 78 % of pixels dark), else `clothing`: {config.augmentation} here",
         "# Training length counts optimiser steps, whatever the number of images; batch_size is lowered to the data.",
         yaml.safe_dump({key: getattr(config, key) for key in EDITABLE_KEYS}, sort_keys=False).rstrip(),
     ]
