@@ -13,7 +13,7 @@ from angular_dino.method.views import views_for
 from angular_dino.runs import monitor
 from angular_dino.runs.resolve import resolve_config
 from angular_dino.runs.training_run import train
-from angular_dino.runtime.compute import MixedPrecision, resolve_precision
+from angular_dino.runtime.compute import MixedPrecision, emulated_bf16_notice, resolve_precision
 from angular_dino.storage import load_torch
 
 
@@ -131,7 +131,9 @@ def test_precision_resolves_per_device(monkeypatch, native_bf16):
     cpu, cuda = torch.device("cpu"), torch.device("cuda")
     assert resolve_precision("auto", cpu) == ("bf16" if native_bf16 else "fp32")
     assert resolve_precision("auto", cuda) == "bf16"
-    assert resolve_precision("bf16", cpu) == "bf16"
+    assert resolve_precision("bf16", cpu) == "bf16"  # kept as asked, with a notice where it is emulated:
+    assert (emulated_bf16_notice("bf16", cpu) is None) == native_bf16
+    assert emulated_bf16_notice("fp32", cpu) is None and emulated_bf16_notice("bf16", cuda) is None
     with pytest.raises(UserError, match="fp16 needs a CUDA GPU"):
         resolve_precision("fp16", cpu)
     assert MixedPrecision("bf16", cuda).scaler is None  # bf16 needs no gradient scaler

@@ -30,7 +30,7 @@ from angular_dino.baselines.settings import BF16, BaselineDetector, BaselineSett
 from angular_dino.config import Config
 from angular_dino.data.prepare import PUParts
 from angular_dino.detection.monitor import FitMonitor, Progress
-from angular_dino.runtime.compute import resolve_device
+from angular_dino.runtime.compute import emulated_bf16_notice, resolve_device
 
 CENTRE_EPS = 0.1  # centre entries smaller in magnitude are pushed to ±0.1 (Ruff et al.'s trivial-solution guard)
 
@@ -81,6 +81,8 @@ class DeepBaseline(BaselineDetector):
         started = time.time()
         self.settings_ = settings
         device = resolve_device(settings.device)
+        if notice := emulated_bf16_notice("bf16" if settings.bf16 else "fp32", device, key="baseline_precision"):
+            monitor.notice(notice)
         train = self._training_part(parts.train_images, parts.train_is_positive, device)
         val = self._training_part(parts.val_images, parts.val_is_positive, device)
         optimisation = Optimisation(settings.epochs, settings.lr, settings.weight_decay, settings.batch_size,
