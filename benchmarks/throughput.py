@@ -13,7 +13,7 @@ ones, both losses, backward, AdamW, EMA), in one process, three ways:
 - the step's arithmetic: its FLOPs (torch's FlopCounterMode: convolutions and matrix products, forward and
   backward) over its time, against the measured peak of the same arithmetic in the same process (a large
   matrix product and a large convolution, in the step's precision).
-Figures go to BENCHMARKS.md (section `throughput_<device>`).
+Figures go to BENCHMARKS.md (section `throughput_<device>`, or `--section`: one per kind of machine).
 """
 from __future__ import annotations
 
@@ -162,6 +162,7 @@ def main() -> None:
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--precision", default="auto")
     parser.add_argument("--compile", action="store_true", help="torch.compile the backbones (config `compile`)")
+    parser.add_argument("--section", help="BENCHMARKS.md section (default: throughput_<device>[_compiled])")
     args = parser.parse_args()
     device = torch.device(args.device)
     sync = torch.cuda.synchronize if device.type == "cuda" else (lambda: None)
@@ -194,7 +195,7 @@ def main() -> None:
         "| profile | precision | images/s, ours | images/s, per-image PIL | ours / PIL | GFLOP per step "
         "| GFLOP/s achieved | peak conv GFLOP/s | peak matmul GFLOP/s | fraction of conv peak |",
         "|---|---|---|---|---|---|---|---|---|---|", *rows]
-    write_section(f"throughput_{device.type}{'_compiled' if args.compile else ''}", lines)
+    write_section(args.section or f"throughput_{device.type}{'_compiled' if args.compile else ''}", lines)
 
 
 if __name__ == "__main__":
