@@ -35,7 +35,7 @@ from angular_dino.method.teacher import teacher_outputs
 from angular_dino.method.trainer import Trainer
 from angular_dino.method.training_length import with_training_length
 from angular_dino.method.views import views_for
-from angular_dino.runtime.compute import emulated_bf16_notice, resolve_device, resolve_precision
+from angular_dino.runtime.compute import emulated_bf16_notice, resolve_device
 from angular_dino.runtime.distributed import local_device
 
 
@@ -90,10 +90,10 @@ class AngularDINO(BaseDetector):
         parts = parts.resized(config.image_size)
         mean, std = parts.normalisation()
         device = local_device(resolve_device(config.device), monitor.processes)
-        if notice := emulated_bf16_notice(resolve_precision(config.precision, device), device):
-            monitor.notice(notice)
         trainer = Trainer(config, parts.train_images, parts.train_is_positive, views_for(config, mean, std), device,
                           monitor.processes)
+        if notice := emulated_bf16_notice(trainer.amp.precision, device):  # the precision the trainer resolved
+            monitor.notice(notice)
         history = EpochLoop(trainer, parts, monitor).run()
         self.config_ = config
         self._set_model(copy.deepcopy(trainer.teacher), trainer.identified, mean, std, history, device,

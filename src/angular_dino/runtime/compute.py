@@ -62,11 +62,11 @@ def resolve_precision(requested: str, device: torch.device) -> str:
 
 def emulated_bf16_notice(precision: str, device: torch.device, key: str = "precision") -> str | None:
     """The notice for bf16 arithmetic (resolved from config key `key`) on a CPU that does not multiply bf16
-    natively, or None. It is kept as asked (a run's arithmetic is what its config says), but there it is about 10x
-    slower than fp32: one step of the original config.yml took minutes, in fp32 seconds."""
+    natively, or None. It is kept as asked (a run's arithmetic is what its config says), but there it is several
+    times slower than fp32 (on an AVX2-only CPU one step of the original config.yml took over 5 minutes)."""
     if precision != "bf16" or device.type != "cpu" or has_fast_bf16(device):
         return None
-    return ("note: bf16 on this CPU is emulated (it has neither AMX nor AVX-512 BF16) and about 10x slower than fp32; "
+    return ("note: bf16 on this CPU is emulated (it has neither AMX nor AVX-512 BF16) and several times slower than fp32; "
             f"set {key}: auto (fp32 here) unless you need bf16's numbers")
 
 
