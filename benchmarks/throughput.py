@@ -1,7 +1,7 @@
 """Training images/s of the full AngularDINO step, against a per-image PIL pipeline, and against the machine's peak.
 
     .venv/bin/python benchmarks/throughput.py [--profiles cpu readme reference] [--steps 6] [--workers 2]
-                                              [--device cpu|cuda] [--precision auto] [--compile]
+                                              [--device cpu|cuda] [--precision auto] [--compile] [--phases]
 
 For each profile (`cpu`: the defaults; `readme`: configs/fashion_mnist.yml, the README run's stride-2 stem;
 `reference`: configs/reference.yml, ResNet-18 with 8 local crops) it times
@@ -14,6 +14,10 @@ ones, both losses, backward, AdamW, EMA), in one process, three ways:
   backward) over its time, against the measured peak of the same arithmetic in the same process (a large
   matrix product and a large convolution, in the step's precision).
 Figures go to BENCHMARKS.md (section `throughput_<device>`, or `--section`: one per kind of machine).
+
+`--phases` profiles the same steps instead (torch.profiler): the time of each phase the trainer labels (views,
+teacher forward, student forward, losses, backward, optimizer, teacher EMA) and the operators with the most self
+time, so that what dominates a step is measured, not guessed (section `step_phases_<device>`).
 """
 from __future__ import annotations
 
@@ -28,6 +32,7 @@ import torch
 import torch.nn.functional as F
 from PIL import Image, ImageEnhance
 from torch.utils.data import DataLoader, Dataset, RandomSampler
+from torch.profiler import ProfilerActivity, profile
 from torch.utils.flop_counter import FlopCounterMode
 
 from angular_dino.config import Config
@@ -88,19 +93,78 @@ class PerImageViews(Dataset):
                 *(self._view(image, s.local_scale, s.local_size) for _ in range(s.n_local))]
 
 
-def timed_steps(trainer: Trainer, steps: int, sync: Callable[[], None]) -> float:
-    """Seconds of `steps` optimisation steps after one warm-up step (the first compiles and allocates), in the
-    second half of the one-epoch schedule, with identified prototypes: the angular margins are on."""
-    batch = torch.arange(trainer.config.batch_size, device=trainer.device)
+def warm_up(trainer: Trainer, sync: Callable[[], None]) -> int:
+    """Identify prototypes and take one step (the first compiles and allocates) in the second half of the one-epoch
+    schedule, where the angular margins are on; returns the index of the next step."""
     trainer.identify()
     first = trainer.iters_per_epoch // 2
-    trainer._step(batch, first)
+    trainer._step(torch.arange(trainer.config.batch_size, device=trainer.device), first)
     sync()
-    start = time.perf_counter()
-    for step in range(first + 1, first + 1 + steps):
+    return first + 1
+
+
+def run_steps(trainer: Trainer, first: int, steps: int, sync: Callable[[], None]) -> None:
+    batch = torch.arange(trainer.config.batch_size, device=trainer.device)
+    for step in range(first, first + steps):
         trainer._step(batch, step)
     sync()
+
+
+def timed_steps(trainer: Trainer, steps: int, sync: Callable[[], None]) -> float:
+    """Seconds of `steps` optimisation steps after the warm-up."""
+    first = warm_up(trainer, sync)
+    start = time.perf_counter()
+    run_steps(trainer, first, steps, sync)
     return time.perf_counter() - start
+
+
+PHASES = ("views", "teacher_forward", "student_forward", "losses", "backward", "optimizer", "teacher_ema")
+
+
+def phase_split(trainer: Trainer, steps: int, sync: Callable[[], None], top: int = 8,
+                ) -> tuple[float, dict[str, float], list[tuple[str, float]]]:
+    """Profiled milliseconds per step: the whole step, each labelled phase, and the `top` operators by self time.
+
+    Times are the host thread's (CPU time of the calling thread, which waits for its intra-op threads); on a GPU
+    they are launch times, not kernel times."""
+    first = warm_up(trainer, sync)
+    activities = [ProfilerActivity.CPU] + ([ProfilerActivity.CUDA] if trainer.device.type == "cuda" else [])
+    with profile(activities=activities) as profiler:
+        start = time.perf_counter()
+        run_steps(trainer, first, steps, sync)
+        step_ms = (time.perf_counter() - start) * 1e3 / steps
+    events = profiler.key_averages()
+    phases = {e.key: e.cpu_time_total / 1e3 / steps for e in events if e.key in PHASES}
+    operators = sorted((e for e in events if e.key not in PHASES), key=lambda e: e.self_cpu_time_total, reverse=True)
+    return step_ms, phases, [(e.key, e.self_cpu_time_total / 1e3 / steps) for e in operators[:top]]
+
+
+def phase_lines(profile_name: str, config: Config, precision: str, step_ms: float, phases: dict[str, float],
+                operators: list[tuple[str, float]]) -> list[str]:
+    lines = [f"`{profile_name}` (`{config.arch}`, {config.local_crops_number} local crops, batch "
+             f"{config.batch_size}, {precision}): {step_ms:.1f} ms per step under the profiler.", "",
+             "| phase | ms per step | share of the step |", "|---|---|---|"]
+    lines += [f"| {name} | {phases.get(name, 0.0):.1f} | {phases.get(name, 0.0) / step_ms:.0%} |" for name in PHASES]
+    lines += ["", "| operator (self time) | ms per step | share of the step |", "|---|---|---|"]
+    lines += [f"| `{name}` | {ms:.1f} | {ms / step_ms:.0%} |" for name, ms in operators]
+    return [*lines, ""]
+
+
+def record_phases(args: argparse.Namespace, device: torch.device, sync: Callable[[], None]) -> None:
+    lines = []
+    for profile_name in args.profiles:
+        config = profile_config(profile_name, args.device, args.precision, args.compile)
+        images, is_positive = random_images(config.batch_size * 2 * (args.steps + 2))
+        trainer = Trainer(config, images, is_positive, views_for(config, MEAN, STD), device)
+        step_ms, phases, operators = phase_split(trainer, args.steps, sync)
+        lines += phase_lines(profile_name, config, trainer.amp.precision, step_ms, phases, operators)
+        print("\n".join(lines[-(len(PHASES) + len(operators) + 8):]), flush=True)
+    title = f"Where a training step's time goes ({args.device}{', compiled' if args.compile else ''})"
+    write_section(args.section or f"step_phases_{device.type}{'_compiled' if args.compile else ''}", header(title) + [
+        f"{args.steps} profiled steps (torch.profiler, CPU activity) after one warm-up, 28×28 images, one process. "
+        "Phases are the trainer's `record_function` labels (inclusive time); the operators are the ones with the "
+        "most self time over the same steps, backward operators included. Shares are of the profiled step's wall "
+        "time; the profiler itself adds some.", "", *lines])
 
 
 class LoaderViews:
@@ -162,10 +226,15 @@ def main() -> None:
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--precision", default="auto")
     parser.add_argument("--compile", action="store_true", help="torch.compile the backbones (config `compile`)")
-    parser.add_argument("--section", help="BENCHMARKS.md section (default: throughput_<device>[_compiled])")
+    parser.add_argument("--phases", action="store_true", help="profile where a step's time goes instead")
+    parser.add_argument("--section", help="BENCHMARKS.md section (default: throughput_<device>[_compiled], "
+                                          "step_phases_<device>[_compiled] with --phases)")
     args = parser.parse_args()
     device = torch.device(args.device)
     sync = torch.cuda.synchronize if device.type == "cuda" else (lambda: None)
+    if args.phases:
+        record_phases(args, device, sync)
+        return
     rows = []
     for profile in args.profiles:
         config = profile_config(profile, args.device, args.precision, args.compile)

@@ -149,3 +149,14 @@ def test_each_step_moves_the_teacher_with_that_step_s_scheduled_momentum(digits,
     step = trainer.iters_per_epoch + 1
     trainer._step(torch.arange(trainer.config.batch_size), step)
     assert momenta == [float(trainer.schedules.momentum[step])] and momenta[0] < 1
+
+
+def test_a_step_is_labelled_by_phase_for_the_profiler(digits):
+    """benchmarks/throughput.py --phases splits a step by these labels; each must be there once per step, in order."""
+    trainer = tiny_trainer(digits)
+    phases = ["views", "teacher_forward", "student_forward", "losses", "backward", "optimizer", "teacher_ema"]
+    with torch.profiler.profile(activities=[torch.profiler.ProfilerActivity.CPU]) as profiler:
+        trainer._step(torch.arange(trainer.config.batch_size), trainer.iters_per_epoch + 1)
+    labelled = sorted((event for event in profiler.events() if event.name in phases),
+                      key=lambda event: event.time_range.start)
+    assert [event.name for event in labelled] == phases

@@ -11,6 +11,7 @@ from typing import Any, Callable
 import numpy as np
 import torch
 from torch import nn
+from torch.profiler import record_function
 
 from angular_dino.config import Config
 from angular_dino.errors import TrainingDiverged, UserError
@@ -110,12 +111,22 @@ class Trainer:
 
     def _losses(self, batch: torch.Tensor, step: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
         """L_DINO and L_ANG of one batch, plus the raw teacher outputs for the centre updates."""
-        c, s = self.config, self.schedules
-        views = self.views(self.images[batch])
+        with record_function("views"):
+            views = self.views(self.images[batch])
         with self.amp.autocast():
-            with torch.no_grad():
+            with torch.no_grad(), record_function("teacher_forward"):
                 teacher_logits, teacher_cos = self.teacher.forward_views(views[:2])
-            student_logits, student_cos = self.student_views(views)
+            with record_function("student_forward"):
+                student_logits, student_cos = self.student_views(views)
+        with record_function("losses"):
+            return self._dino_and_angular_losses(batch, step, student_logits, student_cos, teacher_logits,
+                                                 teacher_cos)
+
+    def _dino_and_angular_losses(self, batch: torch.Tensor, step: int, student_logits: torch.Tensor,
+                                 student_cos: torch.Tensor, teacher_logits: torch.Tensor, teacher_cos: torch.Tensor,
+                                 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+        """L_DINO and L_ANG from the two networks' outputs: centring, sharpening and the angular margins."""
+        c, s = self.config, self.schedules
         teacher_cos, student_cos = teacher_cos.float(), student_cos.float()
         teacher_target_cos = teacher_cos
         margin = float(s.margin[step])
@@ -155,17 +166,20 @@ class Trainer:
             raise TrainingDiverged(f"the loss became {values[0].item()} at epoch {self.epoch + 1}, iteration "
                                    f"{self.iteration + 1}; the last checkpoint is kept. Lower lr or raise clip_grad.")
         self.optimizer.zero_grad(set_to_none=True)
-        self.amp.backward(loss)
-        if c.clip_grad > 0:
-            self.amp.unscale(self.optimizer)
-            nn.utils.clip_grad_norm_(self.student.parameters(), c.clip_grad)
-        if step < self.schedules.freeze_iters:
-            for param in self.student.frozen_early_parameters():
-                param.grad = None
-        self.amp.step(self.optimizer)
-        self._update_teacher(float(self.schedules.momentum[step]))
-        self.dino_centre.update(teacher_logits)
-        self.prototype_centre.update(teacher_cos)
+        with record_function("backward"):
+            self.amp.backward(loss)
+        with record_function("optimizer"):
+            if c.clip_grad > 0:
+                self.amp.unscale(self.optimizer)
+                nn.utils.clip_grad_norm_(self.student.parameters(), c.clip_grad)
+            if step < self.schedules.freeze_iters:
+                for param in self.student.frozen_early_parameters():
+                    param.grad = None
+            self.amp.step(self.optimizer)
+        with record_function("teacher_ema"):
+            self._update_teacher(float(self.schedules.momentum[step]))
+            self.dino_centre.update(teacher_logits)
+            self.prototype_centre.update(teacher_cos)
         return values
 
     def train_epoch(self, on_step: Callable[[float], None] | None = None) -> dict[str, float]:
