@@ -13,7 +13,9 @@ cell count). Verdicts follow the rules as written before the cells ran:
   `digits` is at least 0.005 higher on `mnist_small` (rows with `score: auto`, the default since its rule);
 - backbone: `resnet_tiny_s2` replaces `resnet_tiny` in the defaults if its suite mean is within 0.003 of the
   default's and no group mean falls by more than 0.005; in configs/fashion_mnist.yml if its `fashion_full` mean
-  at 1,400 steps is within 0.003 of `resnet_tiny`'s.
+  at 1,400 steps is within 0.003 of `resnet_tiny`'s;
+- local crops: configs/fashion_mnist.yml's 2 local crops become the original's 8 only if its `fashion_full` mean
+  is at least 0.005 higher (and the README run stays within 5 minutes, which this script does not time).
 """
 from __future__ import annotations
 
@@ -32,6 +34,8 @@ BASELINES = ("puae", "pusvdd", "iforest")
 STRIDE_2, STRIDE_2_PROFILE = "angular_dino_s2", "angular_dino_s2_steps1400"  # the backbone rules' candidates
 STEPS_TOLERANCE, AUGMENTATION_GAIN, GROUP_TOLERANCE = 0.003, 0.005, 0.005
 STROKES_DIGITS, STROKES_CLOTHING = "angular_dino_auto", "angular_dino_auto_clothing"  # the stroke-recipe rule's rows
+LOCAL_8 = "angular_dino_s2_steps1400_local8"  # the local-crops rule's candidate, against STRIDE_2_PROFILE
+LOCAL_CROPS_GAIN = 0.005
 
 Cells = dict[tuple[str, str], dict[tuple[int, int], float]]  # (method, group) -> (class, seed) -> dev AUROC (all)
 
@@ -113,6 +117,18 @@ def stroke_recipe_rule(cells: Cells, table: list[str]) -> list[str]:
     return lines
 
 
+def local_crops_rule(cells: Cells, table: list[str]) -> list[str]:
+    """8 local crops against the 2 of configs/fashion_mnist.yml, on fashion_full (every class, the same seeds)."""
+    rows, differences = comparison(cells, STRIDE_2_PROFILE, LOCAL_8)
+    lines = ["", f"Local-crops rule: `{LOCAL_8}` against `{STRIDE_2_PROFILE}` (configs/fashion_mnist.yml's profile):",
+             "", *table, *rows, ""]
+    if "fashion_full" in differences:
+        change = differences["fashion_full"]
+        lines.append(f"Local-crops rule (8 local crops in configs/fashion_mnist.yml only if ≥ +{LOCAL_CROPS_GAIN} on "
+                     f"fashion_full): {change:+.4f}: **{'8 pass' if change >= LOCAL_CROPS_GAIN else '2 stay'}**.")
+    return lines
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--results", type=Path, default=ROOT / "benchmarks" / "results" / "dev_suite" / "cells")
@@ -152,6 +168,7 @@ def main() -> None:
         lines += comparison(cells, baseline, DEFAULT, label=baseline)[0]
     lines += backbone_rules(cells, table)
     lines += stroke_recipe_rule(cells, table)
+    lines += local_crops_rule(cells, table)
     print("\n".join(lines[len(header("")):]))
     write_section("dev_decisions", lines)
 
