@@ -16,8 +16,8 @@ ones, both losses, backward, AdamW, EMA), in one process, three ways:
 Figures go to BENCHMARKS.md (section `throughput_<device>`, or `--section`: one per kind of machine).
 
 `--phases` profiles the same steps instead (torch.profiler): the time of each phase the trainer labels (views,
-teacher forward, student forward, losses, backward, optimizer, teacher EMA) and the operators with the most self
-time, so that what dominates a step is measured, not guessed (section `step_phases_<device>`).
+teacher forward, student forward, losses, backward, optimizer, teacher EMA with the centres) and the operators
+with the most self time, so that what dominates a step is measured, not guessed (section `step_phases_<device>`).
 """
 from __future__ import annotations
 
@@ -156,9 +156,10 @@ def record_phases(args: argparse.Namespace, device: torch.device, sync: Callable
         config = profile_config(profile_name, args.device, args.precision, args.compile)
         images, is_positive = random_images(config.batch_size * 2 * (args.steps + 2))
         trainer = Trainer(config, images, is_positive, views_for(config, MEAN, STD), device)
-        step_ms, phases, operators = phase_split(trainer, args.steps, sync)
-        lines += phase_lines(profile_name, config, trainer.amp.precision, step_ms, phases, operators)
-        print("\n".join(lines[-(len(PHASES) + len(operators) + 8):]), flush=True)
+        measured = phase_split(trainer, args.steps, sync)
+        profile_lines = phase_lines(profile_name, config, trainer.amp.precision, *measured)
+        print("\n".join(profile_lines), flush=True)
+        lines += profile_lines
     title = f"Where a training step's time goes ({args.device}{', compiled' if args.compile else ''})"
     write_section(args.section or f"step_phases_{device.type}{'_compiled' if args.compile else ''}", header(title) + [
         f"{args.steps} profiled steps (torch.profiler, CPU activity) after one warm-up, 28×28 images, one process. "
